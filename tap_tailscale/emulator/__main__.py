@@ -1,0 +1,191 @@
+"""Run the emulator from a shell: `python -m tap_tailscale.emulator --port 8765`.
+
+Prints `emulator listening on http://127.0.0.1:PORT` once it accepts connections and serves
+until SIGTERM or SIGINT, then exits 0. `--config FILE.json` takes every `EmulatorConfig`
+field (same names); the other flags override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from tap_tailscale.emulator.dataset import TailnetConfig
+from tap_tailscale.emulator.server import (
+    FAULT_KINDS,
+    Credential,
+    Emulator,
+    EmulatorConfig,
+    FaultPlan,
+    parse_timestamp,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tap-tailscale-emulator",
+        description="Emulate the Tailscale API v2 logging endpoints on a loopback port.",
+    )
+    p.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1, 0 for any free one (default 0)"
+    )
+    p.add_argument("--config", type=Path, help="JSON file with EmulatorConfig fields")
+    data = p.add_argument_group("dataset")
+    data.add_argument("--start", help="dataset start, RFC 3339 (default: end - --days)")
+    data.add_argument("--end", help="dataset end, RFC 3339 (default: now, whole minute)")
+    data.add_argument("--days", type=float, help="dataset length when --start is absent")
+    data.add_argument("--seed", type=int, help="dataset seed (default 7)")
+    data.add_argument("--tailnet", help="tailnet name when no --config (default example.com)")
+    data.add_argument("--config-interval", type=float, help="seconds between config events")
+    data.add_argument("--network-interval", type=float, help="seconds between a node's reports")
+    data.add_argument("--nodes", type=int, help="nodes reporting network flow logs")
+    data.add_argument("--traffic-items", type=int, help="connection entries per network record")
+    data.add_argument("--no-flow-logs-plan", action="store_true", help="plan lacks flow logs")
+    data.add_argument("--flow-logs-disabled", action="store_true", help="flow logging is off")
+    api = p.add_argument_group("api behaviour")
+    api.add_argument("--api-key", action="append", default=[], help="accepted API key (repeatable)")
+    api.add_argument("--token-lifetime", type=float, help="OAuth token lifetime in seconds")
+    api.add_argument("--exclusive-end", action="store_true", help="exclude events at `end`")
+    api.add_argument(
+        "--empty-array-sometimes",
+        action="store_true",
+        help='answer some empty windows with "logs": [] instead of null',
+    )
+    api.add_argument("--max-window-seconds", type=float, help="504 for longer windows")
+    api.add_argument("--max-entries", type=int, help="504 for responses with more entries")
+    faults = p.add_argument_group("faults")
+    faults.add_argument("--fault-rate", type=float, help="probability a logging request fails")
+    faults.add_argument(
+        "--fault-kinds", help=f"comma-separated kinds: {', '.join(sorted(FAULT_KINDS))}"
+    )
+    faults.add_argument("--fault-seed", type=int, help="fault RNG seed")
+    faults.add_argument("--fault-first-n", type=int, help="fail the first N logging requests")
+    faults.add_argument("--slow-seconds", type=float, help="delay of the `slow` fault")
+    return p
+
+
+def build_config(args: argparse.Namespace) -> EmulatorConfig:
+    """The configuration the flags describe (file first, flags on top)."""
+    if args.config is not None:
+        config = EmulatorConfig.from_dict(orjson.loads(args.config.read_bytes()))
+    else:
+        config = EmulatorConfig()
+        if args.tailnet:
+            _rename_default_tailnet(config, args.tailnet)
+    _apply_range_flags(args, config)
+    _apply_tailnet_flags(args, config)
+    if args.api_key:
+        home = next(iter(config.tailnets))
+        if args.config is None:
+            config.api_keys = {}
+        for key in args.api_key:
+            config.api_keys[key] = Credential(tailnet=home, name=f"cli-key-{len(config.api_keys)}")
+    if args.token_lifetime is not None:
+        config.token_lifetime_seconds = args.token_lifetime
+    if args.exclusive_end:
+        config.inclusive_end = False
+    if args.empty_array_sometimes:
+        config.null_logs_for_empty = False
+    if args.max_window_seconds is not None:
+        config.max_window_seconds = args.max_window_seconds
+    if args.max_entries is not None:
+        config.max_entries_per_response = args.max_entries
+    _apply_fault_flags(args, config)
+    config.validate()
+    return config
+
+
+def _rename_default_tailnet(config: EmulatorConfig, name: str) -> None:
+    config.tailnets = {name: TailnetConfig()}
+    for cred in config.api_keys.values():
+        cred.tailnet = name
+    for client in config.oauth_clients.values():
+        client.tailnet = name
+    for fed in config.federated_clients.values():
+        fed.tailnet = name
+
+
+def _apply_range_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
+    if args.end:
+        config.dataset_end = parse_timestamp(args.end, "--end")
+    if args.start:
+        config.dataset_start = parse_timestamp(args.start, "--start")
+    elif args.days is not None or args.end:
+        config.dataset_start = config.dataset_end - timedelta(days=args.days or 3)
+    if args.seed is not None:
+        config.seed = args.seed
+
+
+def _apply_tailnet_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
+    for tailnet in config.tailnets.values():
+        if args.config_interval is not None:
+            tailnet.config_event_interval_seconds = args.config_interval
+        if args.network_interval is not None:
+            tailnet.network_interval_seconds = args.network_interval
+        if args.nodes is not None:
+            tailnet.network_nodes = args.nodes
+        if args.traffic_items is not None:
+            tailnet.traffic_items = args.traffic_items
+        if args.no_flow_logs_plan:
+            tailnet.plan_has_flow_logs = False
+        if args.flow_logs_disabled:
+            tailnet.flow_logs_enabled = False
+
+
+def _apply_fault_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
+    flags = (args.fault_rate, args.fault_kinds, args.fault_seed, args.fault_first_n)
+    if all(f is None for f in flags) and args.slow_seconds is None:
+        return
+    plan = config.faults or FaultPlan()
+    config.faults = FaultPlan(
+        rate=plan.rate if args.fault_rate is None else args.fault_rate,
+        kinds=plan.kinds
+        if args.fault_kinds is None
+        else tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip()),
+        seed=plan.seed if args.fault_seed is None else args.fault_seed,
+        first_n=plan.first_n if args.fault_first_n is None else args.fault_first_n,
+        paths=plan.paths,
+        windows_always_failing=plan.windows_always_failing,
+        slow_seconds=plan.slow_seconds if args.slow_seconds is None else args.slow_seconds,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point `tap-tailscale-emulator`."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = build_config(args)
+    except (ValueError, TypeError, OSError, orjson.JSONDecodeError) as exc:
+        parser.error(str(exc))
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    emulator = Emulator(config, port=args.port).start()
+    try:
+        print(f"emulator listening on {emulator.url}", flush=True)
+        # A timeout keeps the main thread returning to the interpreter, where signals run.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
