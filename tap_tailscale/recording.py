@@ -1,0 +1,473 @@
+"""The HTTP session every stream shares, and record/replay of its exchanges.
+
+A recording is a folder of numbered exchanges, one per request, in the order sent:
+
+- `0001.json`: method, path, query, status, reason, response headers, timing, and the
+  request's User-Agent and Accept (no other request header, and never a request body);
+- `0001.body`: the response body as the tap read it (decompressed), byte for byte.
+
+Credentials are removed before anything is written: Authorization is never recorded,
+cookie and authentication-challenge headers are dropped, every known secret and every
+credential-shaped string is scrubbed from the metadata, and the bodies of token
+endpoints and error responses are scrubbed too (so `access_token` never reaches disk).
+
+Replaying answers each request from the exchange with the same method, path and query
+(in any order), without opening a socket. Exchanges recorded for the same request
+(retries) are served in recorded order, and the last one repeats once they run out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+from typing_extensions import override
+
+from tap_tailscale.errors import REDACTED, ConfigError, TailscaleUserError, redact
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+Secrets = Callable[[], list[str]]
+_Key = tuple[str, str, tuple[tuple[str, str], ...]]
+
+_PREFIXES = ("https://", "http://")
+_CHUNK_BYTES = 256 * 1024
+# Token and error bodies are scrubbed in memory; real ones are a few hundred bytes.
+_SCRUB_LIMIT_BYTES = 1024 * 1024
+_REQUEST_HEADERS = ("User-Agent", "Accept")
+# Headers that can carry or echo a credential, whatever their value looks like.
+_DROPPED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "www-authenticate",
+        "proxy-authenticate",
+    }
+)
+_ENCODING_HEADERS = ("content-encoding", "content-length")
+_TOKEN_PATHS = ("/oauth/token", "/oauth/token-exchange")
+_TOKEN_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret")
+
+
+class MissingRecordingError(requests.exceptions.ConnectionError, TailscaleUserError):
+    """Replay has no recorded response for a request.
+
+    A ConnectionError, as a request that cannot be answered is one; also a user error, so
+    the tap's failure reports show this message rather than a bare exception type.
+    """
+
+
+def build_session(
+    config: Mapping[str, Any], *, secrets: Callable[[], list[str]]
+) -> requests.Session:
+    """The session every stream shares: plain, or recording to `record_dir`, or replaying."""
+    record_dir = config.get("record_dir")
+    replay_dir = config.get("replay_dir")
+    if record_dir and replay_dir:
+        raise ConfigError(
+            "record_dir and replay_dir cannot both be set: record one run, then replay it "
+            "in another."
+        )
+    session = requests.Session()
+    if record_dir:
+        recorder = Recorder(Path(record_dir), secrets)
+        for prefix in _PREFIXES:
+            session.mount(prefix, RecordingAdapter(recorder, HTTPAdapter()))
+    elif replay_dir:
+        replayer = ReplayAdapter(Path(replay_dir))
+        for prefix in _PREFIXES:
+            session.mount(prefix, replayer)
+    return session
+
+
+def share_recording(session: requests.Session, other: requests.Session) -> None:
+    """Make `other` record into, or replay from, the same folder as `session`.
+
+    For a second session such as the OAuth authenticator's: its exchanges join the same
+    numbered sequence, and its own adapters (with their retry settings) keep doing the I/O.
+    """
+    for prefix, adapter in session.adapters.items():
+        current = other.adapters.get(prefix)
+        if isinstance(adapter, RecordingAdapter) and not isinstance(current, RecordingAdapter):
+            other.mount(prefix, RecordingAdapter(adapter.recorder, current or HTTPAdapter()))
+        elif isinstance(adapter, ReplayAdapter):
+            other.mount(prefix, adapter)
+
+
+# ---- Recording ------------------------------------------------------------------------
+
+
+class Recorder:
+    """Numbers exchanges and writes them, scrubbed, into one folder."""
+
+    def __init__(self, directory: Path, secrets: Secrets) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"record_dir {directory} cannot be created ({exc.strerror or type(exc).__name__})."
+            ) from None
+        self.directory = directory
+        self._secrets = secrets
+        self._lock = threading.Lock()
+        # Continue after an earlier run's exchanges rather than overwrite them.
+        self._last = max((_exchange_number(p) for p in directory.glob("*.json")), default=0)
+
+    def next_name(self) -> str:
+        """Reserve the next exchange number, as its file stem."""
+        with self._lock:
+            self._last += 1
+            return f"{self._last:04d}"
+
+    def scrub(self, value: Any) -> Any:
+        """`value` (JSON-shaped) with every secret and credential-shaped string removed."""
+        secrets = self._secrets()
+        return _scrub_json(value, secrets)
+
+    def scrub_body(self, body: bytes) -> bytes:
+        """A token or error body with its tokens and every known secret removed."""
+        text = body.decode("utf-8", "surrogateescape")
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and any(field in document for field in _TOKEN_FIELDS):
+            for field in _TOKEN_FIELDS:
+                if field in document:
+                    document[field] = REDACTED
+            text = json.dumps(document)
+        return redact(text, self._secrets()).encode("utf-8", "surrogateescape")
+
+    def save(self, name: str, metadata: dict[str, Any]) -> None:
+        """Write `name`.json last, so a replay never sees an exchange without its body."""
+        text = json.dumps(self.scrub(metadata), indent=2, ensure_ascii=False) + "\n"
+        temporary = self.directory / f"{name}.json.tmp"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.directory / f"{name}.json")
+
+
+class RecordingAdapter(BaseAdapter):
+    """Sends through `inner` and writes each exchange to the recorder's folder.
+
+    The body is copied to disk in chunks before `send` returns, and the caller reads it
+    back from the file, so memory stays flat and the recording is complete even when the
+    caller stops reading early.
+    """
+
+    def __init__(self, recorder: Recorder, inner: BaseAdapter) -> None:
+        super().__init__()
+        self.recorder = recorder
+        self.inner = inner
+
+    @override
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send `request` for real, record the exchange, and return the response."""
+        del stream  # always streamed, so the body can be copied in chunks
+        name = self.recorder.next_name()
+        metadata = _request_metadata(request)
+        started = time.monotonic()
+        try:
+            response = self.inner.send(
+                request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
+        except requests.exceptions.RequestException as exc:
+            metadata["error"] = type(exc).__name__
+            metadata["recorded_at"] = _now()
+            metadata["elapsed"] = round(time.monotonic() - started, 6)
+            self.recorder.save(name, metadata)
+            raise
+        metadata["elapsed"] = round(time.monotonic() - started, 6)
+        encoding = response.headers.get("Content-Encoding", "")
+        decode = bool(encoding) and _decodable(encoding)
+        headers: dict[str, str] = {}
+        for header, value in response.headers.items():
+            lower = header.lower()
+            # The stored body is decompressed, so the encoding and its length no longer apply.
+            if lower in _DROPPED_HEADERS or (decode and lower in _ENCODING_HEADERS):
+                continue
+            headers[header] = value
+        metadata.update(status=response.status_code, reason=response.reason, headers=headers)
+        if decode:
+            metadata["decoded_from"] = encoding
+        body = self._keep_body(name, response, metadata, decode=decode)
+        metadata["recorded_at"] = _now()
+        try:
+            self.recorder.save(name, metadata)
+        except BaseException:
+            body.close()
+            raise
+        response.raw = _file_body(body, headers, metadata)
+        return response
+
+    def _keep_body(
+        self, name: str, response: requests.Response, metadata: dict[str, Any], *, decode: bool
+    ) -> IO[bytes]:
+        """Copy the body to `name`.body; return a file the caller reads it from."""
+        path = self.recorder.directory / f"{name}.body"
+        scrub = response.status_code >= 400 or _is_token_path(metadata["path"])
+        # The caller needs the real token, so only the copy on disk is scrubbed; the
+        # caller then reads an anonymous temporary file that vanishes once closed.
+        body: IO[bytes] = tempfile.TemporaryFile() if scrub else path.open("w+b")  # noqa: SIM115
+        try:
+            body_error = _copy_body(response.raw, body, decode=decode)
+            size = body.tell()
+            if scrub:
+                body.seek(0)
+                held = body.read(_SCRUB_LIMIT_BYTES + 1)
+                if len(held) > _SCRUB_LIMIT_BYTES:
+                    # Cut off rather than written unscrubbed; real ones are far smaller.
+                    metadata["body_truncated"] = True
+                scrubbed = self.recorder.scrub_body(held[:_SCRUB_LIMIT_BYTES])
+                path.write_bytes(scrubbed)
+                size = len(scrubbed)
+                metadata["headers"] = {
+                    k: str(size) if k.lower() == "content-length" else v
+                    for k, v in metadata["headers"].items()
+                }
+                metadata["body_scrubbed"] = True
+            body.seek(0)
+        except BaseException:
+            body.close()
+            raise
+        metadata.update(body=path.name, body_bytes=size)
+        if body_error:
+            metadata["body_error"] = body_error
+        return body
+
+    def close(self) -> None:
+        """Close the wrapped adapter's connections."""
+        self.inner.close()
+
+
+# ---- Replay ---------------------------------------------------------------------------
+
+
+class ReplayAdapter(BaseAdapter):
+    """Answers every request from a recording folder; it never opens a socket."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        if not directory.is_dir():
+            raise ConfigError(f"replay_dir {directory} is not a folder.")
+        self.directory = directory
+        self._exchanges: dict[_Key, list[tuple[str, dict[str, Any]]]] = {}
+        for path in sorted(directory.glob("*.json"), key=_exchange_number):
+            if not path.stem.isdigit():
+                continue
+            metadata = _load_exchange(path)
+            key = _key(metadata["method"], metadata["path"], _pairs(metadata.get("query") or {}))
+            self._exchanges.setdefault(key, []).append((path.stem, metadata))
+        if not self._exchanges:
+            raise ConfigError(
+                f"replay_dir {directory} holds no recorded exchanges (0001.json, ...)."
+            )
+        self._served: dict[_Key, int] = {}
+        self._lock = threading.Lock()
+
+    @override
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """The recorded response to `request`, or the recorded failure raised again."""
+        del stream, timeout, verify, cert, proxies
+        parts = urlsplit(request.url or "")
+        method = (request.method or "GET").upper()
+        key = _key(method, parts.path or "/", parse_qsl(parts.query, keep_blank_values=True))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        with self._lock:
+            exchanges = self._exchanges.get(key)
+            if not exchanges:
+                raise MissingRecordingError(
+                    redact(f"no recorded response for {method} {target} in {self.directory}"),
+                    request=request,
+                )
+            served = self._served.get(key, 0)
+            self._served[key] = served + 1
+        name, metadata = exchanges[min(served, len(exchanges) - 1)]
+        error = metadata.get("error")
+        if error:
+            raise _request_error(str(error))(
+                redact(f"replayed {error} (exchange {name}) for {method} {target}"),
+                request=request,
+            )
+        headers = {str(k): str(v) for k, v in (metadata.get("headers") or {}).items()}
+        response = requests.Response()
+        response.status_code = int(metadata["status"])
+        response.reason = str(metadata.get("reason") or "")
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.url = request.url or ""
+        response.request = request
+        response.elapsed = timedelta(seconds=float(metadata.get("elapsed") or 0))
+        body = (self.directory / str(metadata["body"])).open("rb")
+        response.raw = _file_body(body, headers, metadata)
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: bodies are opened per response and closed with it."""
+
+
+# ---- Helpers --------------------------------------------------------------------------
+
+
+class _BrokenBody(io.RawIOBase):
+    """A recorded body that broke off: its bytes, then the kind of failure it had live."""
+
+    def __init__(self, body: IO[bytes], error: type[OSError]) -> None:
+        super().__init__()
+        self._body = body
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._body.read(len(view))
+        if not data and len(view):
+            # urllib3 turns these into ProtocolError / ReadTimeoutError, as on a real socket.
+            raise self._error("the recorded response broke off here")
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+def _copy_body(raw: urllib3.BaseHTTPResponse, out: IO[bytes], *, decode: bool) -> str | None:
+    """Copy a live body to `out` in chunks; return the failure that cut it short, if any."""
+    try:
+        # read1 returns what has arrived, so a body that breaks off keeps all it had.
+        while chunk := raw.read1(_CHUNK_BYTES, decode_content=decode):
+            out.write(chunk)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return type(exc).__name__
+    finally:
+        raw.close()
+        raw.release_conn()
+    return None
+
+
+def _file_body(
+    body: IO[bytes], headers: Mapping[str, str], metadata: Mapping[str, Any]
+) -> urllib3.HTTPResponse:
+    """A urllib3 response reading a stored body, so `raw.read(n, decode_content=True)` works."""
+    body_error = metadata.get("body_error")
+    if body_error:
+        failure = TimeoutError if "Timeout" in str(body_error) else ConnectionResetError
+        body = io.BufferedReader(_BrokenBody(body, failure))
+    return urllib3.HTTPResponse(
+        body=body,
+        headers=headers,
+        status=int(metadata["status"]),
+        reason=str(metadata.get("reason") or ""),
+        preload_content=False,
+        decode_content=False,
+        request_method=str(metadata.get("method") or "GET"),
+    )
+
+
+def _load_exchange(path: Path) -> dict[str, Any]:
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(metadata, dict) or not {"method", "path"} <= metadata.keys():
+            raise TypeError("no method and path")
+        if not metadata.get("error"):
+            int(metadata["status"])
+            if not (path.parent / str(metadata["body"])).is_file():
+                raise FileNotFoundError(metadata["body"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"replay_dir: {path} is not a usable recorded exchange ({type(exc).__name__})."
+        ) from None
+    return metadata
+
+
+def _request_metadata(request: requests.PreparedRequest) -> dict[str, Any]:
+    parts = urlsplit(request.url or "")
+    return {
+        "method": (request.method or "GET").upper(),
+        "path": parts.path or "/",
+        "query": parse_qs(parts.query, keep_blank_values=True),
+        "request_headers": {
+            name: request.headers[name] for name in _REQUEST_HEADERS if name in request.headers
+        },
+    }
+
+
+def _key(method: str, path: str, query: Iterable[tuple[str, str]]) -> _Key:
+    return (method.upper(), path, tuple(sorted(query)))
+
+
+def _pairs(query: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for name, values in query.items():
+        for value in values if isinstance(values, list) else [values]:
+            yield str(name), str(value)
+
+
+def _request_error(name: str) -> type[requests.exceptions.RequestException]:
+    error = getattr(requests.exceptions, name, None)
+    if isinstance(error, type) and issubclass(error, requests.exceptions.RequestException):
+        return error
+    return requests.exceptions.ConnectionError
+
+
+def _scrub_json(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {_scrub_json(k, secrets): _scrub_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(item, secrets) for item in value]
+    return value
+
+
+def _decodable(encoding: str) -> bool:
+    codings = [part.strip().lower() for part in encoding.split(",") if part.strip()]
+    supported = urllib3.HTTPResponse.CONTENT_DECODERS
+    return bool(codings) and all(coding in supported for coding in codings)
+
+
+def _is_token_path(path: str) -> bool:
+    return path.rstrip("/").endswith(_TOKEN_PATHS)
+
+
+def _exchange_number(path: Path) -> int:
+    stem = path.name.split(".", 1)[0]
+    return int(stem) if stem.isdigit() else 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
