@@ -64,6 +64,7 @@ class AuthMethod(enum.StrEnum):
     API_KEY = "api_key"
     OAUTH = "oauth"
     FEDERATED = "federated"
+    NONE = "none"
 
 
 def refresh_margin(expires_in: float) -> float:
@@ -82,6 +83,11 @@ def _is_set(value: Any) -> bool:
     if isinstance(value, str):
         return bool(value.strip())
     return True
+
+
+def has_credentials(config: Mapping[str, Any]) -> bool:
+    """True when any authentication setting is given."""
+    return any(_is_set(config.get(name)) for name in _AUTH_SETTINGS)
 
 
 def resolve_auth_method(config: Mapping[str, Any]) -> AuthMethod:
@@ -216,6 +222,11 @@ class TailscaleAuthenticator(APIAuthenticatorBase):
         """Every secret known now, for redaction of logs and messages."""
         return []
 
+    @property
+    def token_session(self) -> requests.Session | None:
+        """The session token requests go through, if this method fetches tokens."""
+        return None
+
     def close(self) -> None:
         """Release network resources (the token endpoint's connection pool, if any)."""
 
@@ -227,6 +238,12 @@ class TailscaleAuthenticator(APIAuthenticatorBase):
         return f"{type(self).__name__}({fields})"
 
     __str__ = __repr__
+
+
+class AnonymousAuthenticator(TailscaleAuthenticator):
+    """Sends no credential: for replaying a recording, which needs none."""
+
+    method = AuthMethod.NONE
 
 
 class ApiKeyBasicAuthenticator(TailscaleAuthenticator, BasicAuthenticator):
@@ -440,6 +457,10 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
             self.update_access_token()
             return True
 
+    @property
+    def token_session(self) -> requests.Session | None:
+        return self._session
+
     def close(self) -> None:
         self._session.close()
 
@@ -576,12 +597,16 @@ def build_authenticator(
     *,
     api_url: str,
     clock: Callable[[], float] = time.monotonic,
+    allow_anonymous: bool = False,
 ) -> TailscaleAuthenticator:
     """Build the one authenticator a Tap instance shares between its streams.
 
     `clock` (monotonic seconds) is injectable so tests can drive token expiry. Token
     requests use the tap's `request_timeout_seconds` when set, else 60 s like the SDK.
+    `allow_anonymous` (replaying a recording) permits no credentials at all.
     """
+    if allow_anonymous and not has_credentials(config):
+        return AnonymousAuthenticator(api_url=api_url)
     method = resolve_auth_method(config)
     timeout = config.get("request_timeout_seconds")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
