@@ -7,7 +7,10 @@ Every `TailscaleUserError` reaches the console as one line with no traceback
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 
@@ -55,7 +58,7 @@ class StreamHaltedError(TailscaleUserError):
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Return `text` with every known secret and every credential-shaped string removed."""
     for secret in secrets:
-        if secret and len(secret) >= 4:  # noqa: PLR2004 - shorter values are not secrets
+        if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     for pattern in _CREDENTIAL_PATTERNS:
         text = pattern.sub(

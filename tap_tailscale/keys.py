@@ -8,9 +8,9 @@ cheap enough for hundreds of thousands of records a second.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
-import json
 from hashlib import blake2b
 from typing import Any
 

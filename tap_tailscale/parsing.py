@@ -8,11 +8,13 @@ Decimal, which only `old`/`new` can hold.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import ijson
 import orjson
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Enough of the body to tell `{"logs": 5}` from an empty window without a second parse.
 _SNIFF_BYTES = 64 * 1024
@@ -82,6 +84,8 @@ def iter_log_entries(raw: IO[bytes], *, max_bytes: int | None = None) -> Iterato
     except ijson.JSONError as exc:
         raise BodyError(f"the body broke off or is not valid JSON after {count} entries") from exc
     except Exception as exc:  # urllib3/requests raise several types for a cut connection
-        raise BodyError(f"the connection broke after {count} entries ({type(exc).__name__})") from exc
+        raise BodyError(
+            f"the connection broke after {count} entries ({type(exc).__name__})"
+        ) from exc
     if count == 0:
         _check_empty_body_shape(bytes(reader.head), reader.bytes_read)

@@ -39,7 +39,9 @@ CONFIGURATION_FIELDS = frozenset(
     )
 )
 _CONFIGURATION_STRINGS = ("type", "eventGroupID", "origin", "action", "actionDetails", "error")
-NETWORK_FIELDS = frozenset(("logged", "nodeId", "start", "end", *TRAFFIC_KINDS, "srcNode", "dstNodes"))
+NETWORK_FIELDS = frozenset(
+    ("logged", "nodeId", "start", "end", *TRAFFIC_KINDS, "srcNode", "dstNodes")
+)
 _COUNTERS = ("txPkts", "txBytes", "rxPkts", "rxBytes")
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-# `old`/`new` are whatever JSON the API sent. `th.AnyType()` breaks the SDK's record
-# conforming on lists, so the union is spelled out.
+# `old`/`new` are whatever JSON the API sent. Every JSON value matches exactly one of
+# these types or the null that Property adds for optional fields, so `oneOf` is exact.
+# (A plain type list makes the SDK's built-in tests
+# treat the column as boolean, and an empty schema breaks its type detection.)
 ANY_JSON = th.CustomType(
-    {"type": ["object", "array", "string", "number", "boolean", "null"]}
+    {"oneOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean")]}
 )
 # u64 counters: JSON Schema integers have no width limit, unlike a 53-bit float.
 COUNTER = th.IntegerType(minimum=0, maximum=2**64 - 1)
@@ -29,7 +31,7 @@ TAILNET = th.Property(
     "tailnet",
     th.StringType,
     required=True,
-    description="The tailnet the record was read from, as configured (`-` is the credential's own).",
+    description="The tailnet the record was read from, as configured (`-`: the credential's).",
 )
 
 ACTOR = th.ObjectType(

@@ -62,7 +62,7 @@ def normalize_timestamp(value: str) -> str:
 
 def normalize_optional_timestamp(value: str | None) -> str | None:
     """Like normalize_timestamp, but Go's zero time and missing values become None."""
-    if value is None or value == "" or value == GO_ZERO_TIME:
+    if value is None or value in ("", GO_ZERO_TIME):
         return None
     return normalize_timestamp(value)
 
