@@ -40,6 +40,7 @@ from tap_tailscale.parsing import BodyError, ResponseTooLargeError, iter_log_ent
 from tap_tailscale.recording import MissingRecordingError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.timeutil import (
+    floor_to_second,
     format_query_time,
     format_timestamp,
     parse_timestamp,
@@ -236,6 +237,26 @@ class TailscaleLogStream(RESTStream[Window]):
             response.close()
             raise
         return response
+
+    def check_connection(self, tailnet: str) -> str | None:
+        """Read one small recent window; None if the stream is usable, else why not."""
+        end = floor_to_second(
+            utc_now() - timedelta(seconds=float(self.config.get("lag_seconds", 120)))
+        )
+        window = Window(end - timedelta(minutes=5), end)
+        context = {"tailnet": tailnet}
+        try:
+            for _ in self._read_window_once(window, context, tailnet):
+                pass
+        except SkipPartitionError as exc:
+            return str(exc)
+        except TailscaleUserError as exc:
+            return str(exc)
+        except (RetriableAPIError, WindowTooLargeError, BodyError) as exc:
+            return f"the API did not answer usefully ({_describe(exc)}); try again later."
+        except requests.exceptions.RequestException as exc:
+            return f"{self.tap.api_url} is unreachable ({_describe(exc)}); check api_url."
+        return None
 
     # ---- Backoff (the SDK's hooks, configured from settings) ------------------------
 

@@ -6,21 +6,25 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
+from tap_tailscale.client import TailscaleLogStream
 from tap_tailscale.errors import ConfigError, StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.recording import build_session, share_recording
 from tap_tailscale.streams import AdminAuditStream, ConfigurationAuditStream, NetworkFlowStream
 
 if TYPE_CHECKING:
+    import click
     import requests
     from singer_sdk.streams import Stream
 
@@ -289,6 +293,7 @@ class TapTailscale(Tap):
     name = "tap-tailscale"
     config_jsonschema = SETTINGS
     message_writer_class = MsgSpecWriter
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [*Tap.capabilities, TapCapabilities.TEST]
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -390,6 +395,48 @@ class TapTailscale(Tap):
                 "; ".join(self.report.halted)
                 + ". Fix the cause or raise circuit_breaker_failures, then run again."
             )
+
+    def connection_report(self) -> list[tuple[str, str, str | None]]:
+        """Check every selected (stream, tailnet) with one small request.
+
+        Returns (stream, tailnet, problem) rows; problem is None when the stream is usable.
+        """
+        _ = self.authenticator
+        rows: list[tuple[str, str, str | None]] = []
+        for name, stream in self.streams.items():
+            if not stream.selected or not isinstance(stream, TailscaleLogStream):
+                continue
+            rows.extend(
+                (name, tailnet, stream.check_connection(tailnet)) for tailnet in self.tailnets
+            )
+        return rows
+
+    @override
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        # The SDK's test syncs one record per stream and cannot tell "no events yet" from
+        # "not allowed". This one asks each stream's endpoint once and says what is wrong.
+        if value != CliTestOptionValue.All.value:
+            super().cb_test(ctx, param, value)
+            return
+        config: Any = ctx.params.get("config")
+        tap = cls(
+            config=config.config if config else None,
+            parse_env_config=bool(config and config.parse_env),
+            validate_config=True,
+        )
+        rows = tap.connection_report()
+        for stream, tailnet, problem in rows:
+            verdict = "OK" if problem is None else f"NOT USABLE: {problem}"
+            tap.logger.info("Connection test: %s [tailnet %s]: %s", stream, tailnet, verdict)
+        usable = sum(problem is None for *_, problem in rows)
+        tap.logger.info("Connection test: %d of %d stream checks usable.", usable, len(rows))
+        if rows and usable == 0:
+            raise ConfigError(
+                "no selected stream is usable: "
+                + "; ".join(f"{stream}: {problem}" for stream, _, problem in rows)
+            )
+        ctx.exit()
 
     def _log_summary(self) -> None:
         report = self.report

@@ -492,6 +492,11 @@ class Emulator:
             lifetime_seconds,
         )
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far (for tests that scan output for secrets)."""
+        with self._lock:
+            return list(self._tokens)
+
     def expire_tokens(self) -> None:
         """Make every issued access token expired, as if its lifetime had passed."""
         with self._lock:

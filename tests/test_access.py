@@ -1,0 +1,197 @@
+"""Authentication through the tap: connection test, OAuth lifetimes, federation, secrets."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tap_tailscale.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_FEDERATED_CLIENT_ID,
+    Credential,
+    Emulator,
+    TailnetConfig,
+)
+from tap_tailscale.timeutil import format_timestamp
+from tests.conftest import NOW, fast_settings, run_cli, run_tap
+
+RECENT = {
+    "start_date": format_timestamp(NOW - timedelta(hours=6)),
+    "end_date": format_timestamp(NOW),
+}
+
+
+def oauth_settings(api_url: str, **overrides: Any) -> dict[str, Any]:
+    settings = fast_settings(
+        api_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET
+    )
+    del settings["api_key"]
+    settings.update(overrides)
+    return settings
+
+
+def connection_lines(stderr: str) -> list[str]:
+    return [
+        line.split("Connection test: ", 1)[1]
+        for line in stderr.splitlines()
+        if "Connection test: " in line
+    ]
+
+
+def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_cli(["--test"], config=fast_settings(emulator.url), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = connection_lines(result.stderr)
+    assert "configuration_audit [tailnet -]: OK" in lines
+    assert "network_flow [tailnet -]: OK" in lines
+    assert "admin_audit [tailnet -]: OK" in lines
+    assert "3 of 3 stream checks usable." in lines
+    assert '"type": "RECORD"' not in result.stdout
+
+
+def test_connection_test_names_a_missing_scope(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.config.api_keys["audit-only"] = Credential(scopes=("logs:configuration:read",))
+    result = run_cli(
+        ["--test"], config=fast_settings(emulator.url, api_key="audit-only"), tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    network = next(
+        line for line in connection_lines(result.stderr) if line.startswith("network_flow")
+    )
+    assert "NOT USABLE" in network
+    assert "logs:network:read" in network
+    assert "configuration_audit [tailnet -]: OK" in connection_lines(result.stderr)
+
+
+def test_connection_test_reports_flow_logs_off_the_plan(make_emulator: Any, tmp_path: Path) -> None:
+    emulator = make_emulator(tailnets={"example.com": TailnetConfig(plan_has_flow_logs=False)})
+    result = run_cli(["--test"], config=fast_settings(emulator.url), tmp_path=tmp_path)
+    assert result.returncode == 0
+    network = next(
+        line for line in connection_lines(result.stderr) if line.startswith("network_flow")
+    )
+    assert "Premium or Enterprise" in network
+
+
+def test_connection_test_fails_when_nothing_is_usable(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_cli(
+        ["--test"], config=fast_settings(emulator.url, api_key="revoked-key"), tmp_path=tmp_path
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "no selected stream is usable" in result.stderr
+    assert "HTTP 401" in result.stderr
+
+
+def test_oauth_token_is_refreshed_before_expiry_across_lifetimes(make_emulator: Any) -> None:
+    lifetime = 0.25
+    emulator = make_emulator(token_lifetime_seconds=lifetime)
+    settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=60)
+    started = time.monotonic()
+    run = run_tap(settings, streams=("configuration_audit",))
+    elapsed = time.monotonic() - started
+    assert run.error is None
+    logging_requests = [r for r in emulator.requests if "/logging/" in r.path]
+    assert len(logging_requests) >= 300
+    assert [r.status for r in logging_requests if r.status != 200] == []
+    lifetimes = elapsed / lifetime
+    assert elapsed > 3 * lifetime, "the run should span several token lifetimes"
+    # About one token per lifetime (refreshed at 80% of it), never one per request.
+    assert lifetimes <= len(emulator.token_requests) <= lifetimes / 0.8 + 2
+    assert all(r.auth == "bearer" for r in logging_requests)
+
+
+def test_bad_client_secret_is_one_clear_line(emulator: Emulator, tmp_path: Path) -> None:
+    secret = "not-the-secret-1234567"
+    settings = oauth_settings(emulator.url, client_secret=secret, **RECENT)
+    result = run_cli([], config=settings, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error = [
+        line for line in result.stderr.splitlines() if line.startswith("tap-tailscale: error:")
+    ]
+    assert len(error) == 1
+    assert "client_id and client_secret" in error[0]
+    assert secret not in result.stderr
+    assert secret not in result.stdout
+
+
+def test_federated_identity_with_a_rotating_token_file(make_emulator: Any, tmp_path: Path) -> None:
+    emulator = make_emulator(token_lifetime_seconds=0.5)
+    token_file = tmp_path / "id-token"
+    jwts = [f"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1{n}In0.c2lnbmF0dXJl{n}" for n in range(50)]
+    token_file.write_text(jwts[0])
+    stop = threading.Event()
+
+    def rotate() -> None:
+        for jwt in jwts[1:]:
+            if stop.wait(0.2):
+                return
+            token_file.write_text(jwt)
+
+    rotator = threading.Thread(target=rotate)
+    rotator.start()
+    try:
+        settings = fast_settings(
+            emulator.url,
+            client_id=DEFAULT_FEDERATED_CLIENT_ID,
+            id_token_file=str(token_file),
+            configuration_window_seconds=60,
+            **RECENT,
+        )
+        del settings["api_key"]
+        run = run_tap(settings, streams=("configuration_audit",))
+    finally:
+        stop.set()
+        rotator.join()
+    assert run.error is None
+    exchanges = [r for r in emulator.token_requests if r.path.endswith("/token-exchange")]
+    assert len(exchanges) >= 3
+    assert all(r.status == 200 for r in exchanges)
+    assert all(r.status == 200 for r in emulator.requests if "/logging/" in r.path)
+
+
+@pytest.mark.parametrize("method", ["api_key_basic", "api_key_bearer", "oauth", "federated"])
+def test_no_secret_in_output_state_logs_or_recordings(
+    make_emulator: Any, tmp_path: Path, method: str
+) -> None:
+    api_key = "scan-me-api-key-27182818"
+    jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzY2FuIn0.c2VjcmV0LXNpZ25hdHVyZQ"
+    emulator = make_emulator(api_keys={api_key: Credential()}, token_lifetime_seconds=0.5)
+    settings = fast_settings(emulator.url, **RECENT, record_dir=str(tmp_path / "recording"))
+    del settings["api_key"]
+    if method.startswith("api_key"):
+        settings.update(api_key=api_key, api_key_scheme=method.removeprefix("api_key_"))
+    elif method == "oauth":
+        settings.update(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET)
+    else:
+        settings.update(client_id=DEFAULT_FEDERATED_CLIENT_ID, id_token=jwt)
+    ok = run_cli([], config=settings, tmp_path=tmp_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    states = [json.loads(line)["value"] for line in ok.stdout.splitlines() if '"STATE"' in line]
+    wrong = {**settings, "record_dir": None}
+    for key in ("api_key", "client_secret", "id_token"):
+        if wrong.get(key):
+            wrong[key] = "wrong" + wrong[key]
+    failed = run_cli([], config=wrong, tmp_path=tmp_path)
+    assert failed.returncode == 2
+    secrets = [api_key, DEFAULT_CLIENT_SECRET, jwt, *emulator.issued_tokens()]
+    recorded = b"".join(path.read_bytes() for path in (tmp_path / "recording").iterdir())
+    haystacks = [
+        ok.stdout,
+        ok.stderr,
+        failed.stdout,
+        failed.stderr,
+        json.dumps(states),
+        recorded.decode(),
+    ]
+    for secret in secrets:
+        for haystack in haystacks:
+            assert secret not in haystack
