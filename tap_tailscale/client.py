@@ -127,8 +127,8 @@ class TailscaleLogStream(RESTStream[Window]):
 
     @override
     @property
-    def timeout(self) -> int:
-        return int(self.config.get("request_timeout_seconds", 60))
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout_seconds", 60))
 
     # ---- Requests -------------------------------------------------------------------
 

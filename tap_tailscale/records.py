@@ -57,7 +57,22 @@ class RejectedEntryError(ValueError):
 def _extras(entry: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
     if len(entry) <= len(known) and known.issuperset(entry):
         return None
-    return {k: v for k, v in entry.items() if k not in known} or None
+    return {k: json_safe(v) for k, v in entry.items() if k not in known} or None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with integers outside 64 bits turned into exact decimal strings.
+
+    Free-form JSON (`old`, `new`, unknown fields) may hold any integer, but Singer
+    writers encode at most 64-bit ones; a string keeps every digit.
+    """
+    if type(value) is int:
+        return value if -(2**63) <= value <= U64_MAX else str(value)
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    return value
 
 
 def _check_object(value: Any, field: str, key: str) -> None:
@@ -96,8 +111,8 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         "actor": actor,
         "target": target,
         "action": entry.get("action"),
-        "old": entry.get("old"),
-        "new": entry.get("new"),
+        "old": json_safe(entry.get("old")),
+        "new": json_safe(entry.get("new")),
         "actionDetails": entry.get("actionDetails"),
         "error": entry.get("error"),
         "extra_fields": _extras(entry, CONFIGURATION_FIELDS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -207,7 +208,7 @@ SETTINGS = th.PropertiesList(
     # Resilience.
     th.Property(
         "request_timeout_seconds",
-        th.IntegerType(minimum=1),
+        th.NumberType(exclusive_minimum=0),
         default=60,
         description="Seconds to wait for the API to connect or send more data.",
     ),
@@ -446,7 +447,9 @@ class TapTailscale(Tap):
             for name, stream in self.streams.items()
             if stream.selected
         ]
-        self.logger.info("Run summary: %s.", "; ".join(parts) or "no streams selected")
+        # Rejected entries are data the user does not have: say so above INFO.
+        level = logging.WARNING if any(report.rejected.values()) else logging.INFO
+        self.logger.log(level, "Run summary: %s.", "; ".join(parts) or "no streams selected")
         for skipped in report.skipped:
             self.logger.warning("Skipped %s", skipped)
 

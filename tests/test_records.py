@@ -212,3 +212,18 @@ def test_key_does_not_depend_on_the_json_parser() -> None:
     event = {"eventTime": "2025-01-01T00:00:00Z", "new": {"score": 4.5}}
     streamed = {"eventTime": "2025-01-01T00:00:00Z", "new": {"score": Decimal("4.5")}}
     assert configuration_event_id(event) == configuration_event_id(streamed)
+
+
+def test_integers_past_64_bits_in_free_form_json_become_exact_strings() -> None:
+    event = dict(
+        _example("example-configuration.json")[1],
+        old={"n": 2**70, "ok": [1, -(2**63)]},
+        new=2**64,
+        futureField=[2**65],
+    )
+    record = configuration_record(event, "-")
+    assert record["old"] == {"n": "1180591620717411303424", "ok": [1, -(2**63)]}
+    assert record["new"] == "18446744073709551616"
+    assert record["extra_fields"] == {"futureField": ["36893488147419103232"]}
+    # The key still reflects the original values.
+    assert record["event_id"] == configuration_event_id(event)
