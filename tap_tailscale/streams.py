@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from tap_tailscale import schemas
 from tap_tailscale.client import SkipPartitionError, TailscaleLogStream
-from tap_tailscale.errors import FlowLogsUnavailableError
+from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
 from tap_tailscale.normalize import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.records import configuration_record, network_record
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
@@ -124,7 +124,10 @@ class AdminAuditStream(_ConfigurationLogStream):
     @cached_property
     def severity_policy(self) -> SeverityPolicy:
         """Severity mapping with the user's overrides, validated once per run."""
-        return SeverityPolicy(self.config.get("severity_overrides") or {})
+        try:
+            return SeverityPolicy(self.config.get("severity_overrides") or {})
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @override
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
