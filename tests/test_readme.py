@@ -1,0 +1,39 @@
+"""The README's generated parts match the code, and its first commands are the real ones."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tap_tailscale.tap import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_settings_table_matches_about_output() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_first_two_commands_are_the_demo_and_the_tests() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```(?:bash|sh|console)\n(.*?)```", readme, flags=re.DOTALL)
+    assert commands[0].strip() == "make demo"
+    assert commands[1].strip() == "make test"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, flags=re.MULTILINE)
+    assert re.search(r"^test:", makefile, flags=re.MULTILINE)
+    assert "python -m pytest" in makefile
+
+
+def test_every_setting_is_documented_in_meltano_yml() -> None:
+    meltano = (ROOT / "meltano.yml").read_text()
+    for name in SETTINGS["properties"]:
+        assert re.search(rf"name: {name}\b", meltano), name
