@@ -195,3 +195,38 @@ def test_no_secret_in_output_state_logs_or_recordings(
     for secret in secrets:
         for haystack in haystacks:
             assert secret not in haystack
+
+
+def test_a_401_mid_run_refreshes_the_token_once_and_retries(make_emulator: Any) -> None:
+    emulator = make_emulator(token_lifetime_seconds=3600)
+    stop = threading.Event()
+
+    def revoke_now_and_then() -> None:
+        while not stop.wait(0.15):
+            emulator.expire_tokens()
+
+    revoker = threading.Thread(target=revoke_now_and_then)
+    revoker.start()
+    try:
+        settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=60)
+        run = run_tap(settings, streams=("configuration_audit",))
+    finally:
+        stop.set()
+        revoker.join()
+    assert run.error is None
+    statuses = [r.status for r in emulator.requests if "/logging/" in r.path]
+    assert 401 in statuses, "tokens should have been revoked under the run"
+    for position, status in enumerate(statuses):
+        if status == 401:
+            assert statuses[position + 1] == 200, "a 401 is followed by one retry that works"
+    assert len(emulator.token_requests) == statuses.count(401) + 1
+
+
+def test_a_second_401_after_refreshing_is_fatal(make_emulator: Any, tmp_path: Path) -> None:
+    emulator = make_emulator(token_lifetime_seconds=0)
+    result = run_cli([], config=oauth_settings(emulator.url, **RECENT), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "HTTP 401" in result.stderr
+    statuses = [r.status for r in emulator.requests if "/logging/" in r.path]
+    assert statuses == [401, 401]

@@ -175,3 +175,27 @@ def test_each_tailnet_keeps_its_own_bookmark(make_emulator: Any) -> None:
         assert {
             r["event_id"] for r in run.records["configuration_audit"] if r["tailnet"] == tailnet
         } == expected_configuration_keys(emulator, tailnet)
+
+
+def test_start_date_older_than_retention_is_clamped_with_one_warning(
+    emulator: Emulator, caplog: Any
+) -> None:
+    settings = fast_settings(
+        emulator.url,
+        start_date="2020-01-01T00:00:00Z",
+        end_date=format_timestamp(NOW),
+        network_window_seconds=30 * 86400,
+        configuration_window_seconds=90 * 86400,
+    )
+    run = run_tap(settings, streams=("configuration_audit", "network_flow"))
+    assert run.error is None
+    warnings = [r.getMessage() for r in caplog.records if "retention" in r.getMessage()]
+    assert len(warnings) == 2
+    assert any("network_flow" in w and "30-day" in w and "2020-01-01" in w for w in warnings)
+    assert any("configuration_audit" in w and "90-day" in w for w in warnings)
+    network_start = min(
+        parse_timestamp(r.query["start"][0])
+        for r in emulator.requests
+        if r.path.endswith("/logging/network")
+    )
+    assert NOW - timedelta(days=30) <= network_start <= NOW - timedelta(days=29, hours=23)
