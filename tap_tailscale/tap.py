@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pendulum
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
@@ -21,6 +20,7 @@ from typing_extensions import override
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
 from tap_tailscale.client import TailscaleLogStream
 from tap_tailscale.errors import ConfigError, StreamHaltedError, TailscaleUserError, redact
+from tap_tailscale.output import BufferedMsgSpecWriter
 from tap_tailscale.recording import build_session, share_recording
 from tap_tailscale.streams import AdminAuditStream, ConfigurationAuditStream, NetworkFlowStream
 
@@ -293,7 +293,7 @@ class TapTailscale(Tap):
 
     name = "tap-tailscale"
     config_jsonschema = SETTINGS
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
     capabilities: ClassVar[list[CapabilitiesEnum]] = [*Tap.capabilities, TapCapabilities.TEST]
 
     @override
@@ -355,6 +355,11 @@ class TapTailscale(Tap):
         """One HTTP session for every stream (connection reuse, record/replay adapters)."""
         return build_session(self.config, secrets=self.secret_values)
 
+    def flush_output(self) -> None:
+        """Push buffered RECORD lines to stdout."""
+        if isinstance(self.message_writer, BufferedMsgSpecWriter):
+            self.message_writer.flush()
+
     def secret_values(self) -> list[str]:
         """Every secret known now, for scrubbing messages."""
         values = [self.config.get(k) for k in ("api_key", "client_secret", "id_token")]
@@ -389,7 +394,12 @@ class TapTailscale(Tap):
         # fail the run only after every other stream has synced; nothing else runs then.
         # Fail on bad credential settings before any stream starts, with one line.
         _ = self.authenticator
-        super().sync_all()
+        try:
+            super().sync_all()
+        finally:
+            # Records after the last STATE are still buffered; a failed run emits them
+            # too, as it always did (no STATE claims them, so the next run re-reads them).
+            self.flush_output()
         self._log_summary()
         if self.report.halted:
             raise StreamHaltedError(
