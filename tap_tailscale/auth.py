@@ -56,6 +56,9 @@ _METHOD_HINT = (
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_API_MESSAGE_CHARS = 200
+# Rides out a token file caught mid-rewrite (about a second in all).
+_ID_TOKEN_FILE_READS = 5
+_ID_TOKEN_FILE_RETRY_SECONDS = 0.2
 
 
 class AuthMethod(enum.StrEnum):
@@ -545,7 +548,22 @@ class FederatedIdentityAuthenticator(_AccessTokenAuthenticator):
         return "id_token"
 
     def read_id_token(self) -> str:
-        """The current ID token from its source; raises `ConfigError` when it is unusable."""
+        """The current ID token from its source; raises `ConfigError` when it is unusable.
+
+        A rotator that rewrites the file in place leaves it empty or half-written for a
+        moment, so a file that looks wrong is read again a few times before giving up.
+        """
+        attempts = _ID_TOKEN_FILE_READS if self._id_token_file is not None else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._read_id_token_once()
+            except ConfigError:
+                if attempt == attempts:
+                    raise
+                time.sleep(_ID_TOKEN_FILE_RETRY_SECONDS)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_id_token_once(self) -> str:
         if self._id_token_file is not None:
             try:
                 token = Path(self._id_token_file).expanduser().read_text(encoding="utf-8")

@@ -91,15 +91,16 @@ def test_connection_test_fails_when_nothing_is_usable(emulator: Emulator, tmp_pa
 
 
 def test_oauth_token_is_refreshed_before_expiry_across_lifetimes(make_emulator: Any) -> None:
-    lifetime = 0.25
+    # Long enough that a slow request still lands inside the refresh margin (20%).
+    lifetime = 1.5
     emulator = make_emulator(token_lifetime_seconds=lifetime)
-    settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=60)
+    settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=10)
     started = time.monotonic()
     run = run_tap(settings, streams=("configuration_audit",))
     elapsed = time.monotonic() - started
     assert run.error is None
     logging_requests = [r for r in emulator.requests if "/logging/" in r.path]
-    assert len(logging_requests) >= 300
+    assert len(logging_requests) >= 2000
     assert [r.status for r in logging_requests if r.status != 200] == []
     lifetimes = elapsed / lifetime
     assert elapsed > 3 * lifetime, "the run should span several token lifetimes"
@@ -153,7 +154,7 @@ def test_federated_identity_with_a_rotating_token_file(make_emulator: Any, tmp_p
         rotator.join()
     assert run.error is None
     exchanges = [r for r in emulator.token_requests if r.path.endswith("/token-exchange")]
-    assert len(exchanges) >= 3
+    assert len(exchanges) >= 2
     assert all(r.status == 200 for r in exchanges)
     assert all(r.status == 200 for r in emulator.requests if "/logging/" in r.path)
 

@@ -527,6 +527,22 @@ def test_federation_rereads_a_rotating_token_file(
     assert {JWT_A, JWT_B} <= set(auth.secret_values())
 
 
+def test_federation_rides_out_a_token_file_caught_mid_rewrite(
+    stub: StubServer, closing: Any, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "oidc-token"
+    token_file.write_text("")  # truncated by a rotator that writes in place
+    config = {"client_id": CLIENT_ID, "id_token_file": str(token_file)}
+    auth = closing(build_authenticator(config, api_url=stub.url))
+    writer = threading.Timer(0.3, lambda: token_file.write_text(JWT_B))
+    writer.start()
+    try:
+        auth(prepared(f"{stub.url}/x"))
+    finally:
+        writer.join()
+    assert [s.form["jwt"] for s in stub.token_requests()] == [JWT_B]
+
+
 def test_federation_reads_the_environment_at_each_refresh(
     stub: StubServer, closing: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -318,10 +318,11 @@ def test_bad_entries_are_logged_counted_and_the_rest_emitted(
     assert run.error is None
     records = run.records["configuration_audit"]
     assert len(records) == len(entries) - 2
-    by_group = {r["eventGroupID"]: r for r in records}
-    assert by_group[entries[2]["eventGroupID"]]["eventTime"] == "2026-11-21T23:00:00.500000Z"
-    assert by_group[entries[3]["eventGroupID"]]["old"] == str(2**80)
-    assert by_group[entries[4]["eventGroupID"]]["extra_fields"] == {
+    # Events of one operation share eventGroupID, so look records up by their own key.
+    by_id = {r["event_id"]: r for r in records}
+    assert by_id[configuration_event_id(entries[2])]["eventTime"] == "2026-11-21T23:00:00.500000Z"
+    assert by_id[configuration_event_id(entries[3])]["old"] == str(2**80)
+    assert by_id[configuration_event_id(entries[4])]["extra_fields"] == {
         "brandNewField": {"nested": True}
     }
     rejects = [r.getMessage() for r in caplog.records if "cannot be emitted" in r.getMessage()]
