@@ -21,7 +21,9 @@ TIMESTAMP = th.DateTimeType
 
 EXTRA_FIELDS = th.Property(
     "extra_fields",
-    th.ObjectType(additional_properties=True),
+    # No "properties" key: the SDK's flattener drops an object declared with an empty
+    # one, and keeps this as a JSON text column instead.
+    th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
     description=(
         "Top-level fields the API sent that this schema does not know yet, kept rather "
         "than dropped so a new API field is never lost."
