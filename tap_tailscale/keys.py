@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-_SEPARATOR = b"\x1f"
+_SEPARATOR = "\x1f"
 
 
 def _json_default(value: Any) -> Any:
@@ -37,16 +37,20 @@ def _canonical_json(value: Any) -> bytes:
         return text.encode()
 
 
-def _digest(parts: tuple[bytes, ...]) -> str:
-    return blake2b(_SEPARATOR.join(parts), digest_size=16).hexdigest()
+def _digest(parts: tuple[Any, ...]) -> str:
+    # Joining text and encoding once gives the bytes that encoding each part and joining
+    # with the byte separator gives (UTF-8 is a concatenation homomorphism), with one
+    # encode instead of one per part.
+    text = _SEPARATOR.join([part if type(part) is str else _text(part) for part in parts])
+    return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _text(value: Any) -> bytes:
+def _text(value: Any) -> str:
     if value is None:
-        return b"\x00"
+        return "\x00"
     if isinstance(value, str):
-        return value.encode()
-    return _canonical_json(value)
+        return str(value)
+    return _canonical_json(value).decode()
 
 
 def configuration_event_id(event: Mapping[str, Any]) -> str:
@@ -56,25 +60,26 @@ def configuration_event_id(event: Mapping[str, Any]) -> str:
     `eventTime` too, so the key also covers what was done to what, and the values.
     The raw `eventTime` string is used, so re-reads of one event always agree.
     """
-    actor = event.get("actor") or {}
-    target = event.get("target") or {}
-    if not isinstance(actor, Mapping):
+    get = event.get
+    actor = get("actor") or {}
+    target = get("target") or {}
+    if type(actor) is not dict and not isinstance(actor, Mapping):
         actor = {"_": actor}
-    if not isinstance(target, Mapping):
+    if type(target) is not dict and not isinstance(target, Mapping):
         target = {"_": target}
     return _digest(
         (
-            _text(event.get("eventGroupID")),
-            _text(event.get("eventTime")),
-            _text(event.get("action")),
-            _text(event.get("origin")),
-            _text(actor.get("id")),
-            _text(target.get("type")),
-            _text(target.get("id")),
-            _text(target.get("property")),
-            _text(event.get("old")),
-            _text(event.get("new")),
-            _text(event.get("error")),
+            get("eventGroupID"),
+            get("eventTime"),
+            get("action"),
+            get("origin"),
+            actor.get("id"),
+            target.get("type"),
+            target.get("id"),
+            target.get("property"),
+            get("old"),
+            get("new"),
+            get("error"),
         )
     )
 
@@ -84,11 +89,5 @@ def network_flow_id(entry: Mapping[str, Any]) -> str:
 
     A node reports each sample window once; `logged` separates a re-sent report.
     """
-    return _digest(
-        (
-            _text(entry.get("nodeId")),
-            _text(entry.get("start")),
-            _text(entry.get("end")),
-            _text(entry.get("logged")),
-        )
-    )
+    get = entry.get
+    return _digest((get("nodeId"), get("start"), get("end"), get("logged")))
