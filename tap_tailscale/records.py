@@ -66,7 +66,10 @@ def json_safe(value: Any) -> Any:
     Free-form JSON (`old`, `new`, unknown fields) may hold any integer, but Singer
     writers encode at most 64-bit ones; a string keeps every digit.
     """
-    if type(value) is int:
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is int:
         return value if -(2**63) <= value <= U64_MAX else str(value)
     if isinstance(value, list):
         return [json_safe(item) for item in value]
@@ -76,45 +79,46 @@ def json_safe(value: Any) -> Any:
 
 
 def _check_object(value: Any, field: str, key: str) -> None:
-    if value is not None and not isinstance(value, Mapping):
+    if value is not None and type(value) is not dict and not isinstance(value, Mapping):
         raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not an object", key)
 
 
 def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
     """Shape a ConfigurationAuditLog entry into a `configuration_audit` record."""
-    if not isinstance(entry, Mapping):
+    if type(entry) is not dict and not isinstance(entry, Mapping):
         raise RejectedEntryError(f"entry is {type(entry).__name__}, not an object", None)
     key = configuration_event_id(entry)
+    get = entry.get
     try:
         event_time = normalize_timestamp(entry["eventTime"])
-        deferred_at = normalize_optional_timestamp(entry.get("deferredAt"))
+        deferred_at = normalize_optional_timestamp(get("deferredAt"))
     except KeyError:
         raise RejectedEntryError("`eventTime` is missing", key) from None
     except InvalidTimestampError as exc:
         raise RejectedEntryError(str(exc), key) from None
-    actor = entry.get("actor")
-    target = entry.get("target")
+    actor = get("actor")
+    target = get("target")
     _check_object(actor, "actor", key)
     _check_object(target, "target", key)
     for field in _CONFIGURATION_STRINGS:
-        value = entry.get(field)
-        if value is not None and not isinstance(value, str):
+        value = get(field)
+        if value is not None and type(value) is not str and not isinstance(value, str):
             raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)
     return {
         "event_id": key,
         "tailnet": tailnet,
         "eventTime": event_time,
-        "type": entry.get("type"),
+        "type": get("type"),
         "deferredAt": deferred_at,
-        "eventGroupID": entry.get("eventGroupID"),
-        "origin": entry.get("origin"),
+        "eventGroupID": get("eventGroupID"),
+        "origin": get("origin"),
         "actor": actor,
         "target": target,
-        "action": entry.get("action"),
-        "old": json_safe(entry.get("old")),
-        "new": json_safe(entry.get("new")),
-        "actionDetails": entry.get("actionDetails"),
-        "error": entry.get("error"),
+        "action": get("action"),
+        "old": json_safe(get("old")),
+        "new": json_safe(get("new")),
+        "actionDetails": get("actionDetails"),
+        "error": get("error"),
         "extra_fields": _extras(entry, CONFIGURATION_FIELDS),
     }
 
@@ -123,16 +127,15 @@ def _check_traffic(items: Any, kind: str, key: str) -> None:
     if not isinstance(items, list):
         raise RejectedEntryError(f"`{kind}` is {type(items).__name__}, not an array", key)
     for item in items:
-        if not isinstance(item, dict):
+        if type(item) is not dict and not isinstance(item, dict):
             raise RejectedEntryError(f"`{kind}` holds a {type(item).__name__}", key)
-        proto = item.get("proto")
-        if proto is not None and not isinstance(proto, int | str):
+        get = item.get
+        proto = get("proto")
+        if proto is not None and type(proto) is not int and not isinstance(proto, int | str):
             raise RejectedEntryError(f"`{kind}.proto` is {type(proto).__name__}", key)
         for counter in _COUNTERS:
-            value = item.get(counter)
-            if value is None:
-                continue
-            if type(value) is not int or not 0 <= value <= U64_MAX:
+            value = get(counter)
+            if value is not None and (type(value) is not int or not 0 <= value <= U64_MAX):
                 raise RejectedEntryError(
                     f"`{kind}.{counter}` is {value!r}, not an unsigned 64-bit integer", key
                 )
@@ -140,16 +143,17 @@ def _check_traffic(items: Any, kind: str, key: str) -> None:
 
 def network_record(entry: Any, tailnet: str) -> dict[str, Any]:
     """Shape a NetworkFlowLog entry into a `network_flow` record."""
-    if not isinstance(entry, Mapping):
+    if type(entry) is not dict and not isinstance(entry, Mapping):
         raise RejectedEntryError(f"entry is {type(entry).__name__}, not an object", None)
     key = network_flow_id(entry)
-    node_id = entry.get("nodeId")
+    get = entry.get
+    node_id = get("nodeId")
     if not isinstance(node_id, str) or not node_id:
         raise RejectedEntryError("`nodeId` is missing or not a string", key)
     try:
         logged = normalize_timestamp(entry["logged"])
-        start = normalize_optional_timestamp(entry.get("start"))
-        end = normalize_optional_timestamp(entry.get("end"))
+        start = normalize_optional_timestamp(get("start"))
+        end = normalize_optional_timestamp(get("end"))
     except KeyError:
         raise RejectedEntryError("`logged` is missing", key) from None
     except InvalidTimestampError as exc:
@@ -163,13 +167,13 @@ def network_record(entry: Any, tailnet: str) -> dict[str, Any]:
         "end": end,
     }
     for kind in TRAFFIC_KINDS:
-        items = entry.get(kind)
+        items = get(kind)
         if items is not None:
             _check_traffic(items, kind, key)
         record[kind] = items
-    src_node = entry.get("srcNode")
+    src_node = get("srcNode")
     _check_object(src_node, "srcNode", key)
-    dst_nodes = entry.get("dstNodes")
+    dst_nodes = get("dstNodes")
     if dst_nodes is not None and not isinstance(dst_nodes, list):
         raise RejectedEntryError("`dstNodes` is not an array", key)
     record["srcNode"] = src_node
