@@ -384,6 +384,15 @@ class TailscaleLogStream(RESTStream[Window]):
 
     _record_alias: str | None = None
 
+    @override
+    def generate_child_contexts(
+        self, record: dict, context: Context | None
+    ) -> Iterable[Context | None]:
+        # These streams have no children; the default yields a context per record anyway.
+        if self.child_streams:  # pragma: no cover - no stream has children
+            return super().generate_child_contexts(record, context)
+        return ()
+
     def _plain_record_alias(self) -> str | None:
         """The stream alias if RECORDs need no SDK selection, conforming or mapping."""
         maps = self.stream_maps
