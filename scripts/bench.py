@@ -68,13 +68,14 @@ class Run:
     rss_mib: float
     records: int
     body_bytes: int = 0
+    cpu: float = 0.0  # user + system seconds: less sensitive to other load than wall
 
 
 # ---------------------------------------------------------------------------- processes
 
 
-def run_measured(command: list[str], *, stderr_path: Path) -> tuple[float, float, int]:
-    """Run `command` with stdout to /dev/null; return (wall s, peak RSS MiB, exit code).
+def run_measured(command: list[str], *, stderr_path: Path) -> tuple[float, float, float, int]:
+    """Run `command` with stdout to /dev/null; return (wall s, CPU s, peak RSS MiB, exit code).
 
     os.wait4 gives this child's own rusage, so the emulator and earlier runs do not blur
     the peak the way RUSAGE_CHILDREN's running maximum would.
@@ -85,7 +86,8 @@ def run_measured(command: list[str], *, stderr_path: Path) -> tuple[float, float
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, process.returncode
 
 
 def start_emulator(args: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -162,11 +164,11 @@ def run_tap(workdir: Path, config_path: Path, catalog_path: Path, stream: str) -
     err = workdir / "tap.stderr"
     command = [sys.executable, "-m", "tap_tailscale", "--config", str(config_path)]
     command += ["--catalog", str(catalog_path)]
-    wall, rss, code = run_measured(command, stderr_path=err)
+    wall, cpu, rss, code = run_measured(command, stderr_path=err)
     text = err.read_text(errors="replace")
     if code != 0:
         raise RuntimeError(f"the tap failed (exit {code}):\n{text[-2000:]}")
-    return Run(wall=wall, rss_mib=rss, records=summary_records(text, stream))
+    return Run(wall=wall, rss_mib=rss, records=summary_records(text, stream), cpu=cpu)
 
 
 # ---------------------------------------------------------------------------- the floor
@@ -198,14 +200,18 @@ def run_floor(workdir: Path, url: str, workload: Workload, start: datetime, end:
     err = workdir / "floor.stderr"
     command = [sys.executable, __file__, "--floor", url, workload.kind, workload.stream]
     command += [query_time(start), query_time(end)]
-    wall, rss, code = run_measured(command, stderr_path=err)
+    wall, cpu, rss, code = run_measured(command, stderr_path=err)
     text = err.read_text(errors="replace")
     if code != 0:
         raise RuntimeError(f"the floor failed (exit {code}):\n{text[-2000:]}")
     words = text.split()
     index = words.index("floor:")
     return Run(
-        wall=wall, rss_mib=rss, records=int(words[index + 1]), body_bytes=int(words[index + 3])
+        wall=wall,
+        rss_mib=rss,
+        records=int(words[index + 1]),
+        body_bytes=int(words[index + 3]),
+        cpu=cpu,
     )
 
 
@@ -243,6 +249,7 @@ def median_run(runs: list[Run]) -> Run:
         rss_mib=statistics.median(r.rss_mib for r in runs),
         records=runs[0].records,
         body_bytes=runs[0].body_bytes,
+        cpu=statistics.median(r.cpu for r in runs),
     )
 
 
@@ -288,8 +295,12 @@ def throughput(options: argparse.Namespace) -> int:
                         floors.append(run_floor(workdir, url, workload, start, window_end))
                     print(
                         f"  {workload.name} run {attempt + 1}/{runs}: tap {taps[-1].wall:.2f} s "
-                        f"{taps[-1].rss_mib:.0f} MiB"
-                        + (f", floor {floors[-1].wall:.2f} s" if floors else ""),
+                        f"(CPU {taps[-1].cpu:.2f} s) {taps[-1].rss_mib:.0f} MiB"
+                        + (
+                            f", floor {floors[-1].wall:.2f} s (CPU {floors[-1].cpu:.2f} s)"
+                            if floors
+                            else ""
+                        ),
                         file=sys.stderr,
                         flush=True,
                     )
@@ -316,9 +327,9 @@ def report(
     print(f"\nMedian of {runs} run(s) per cell; tap and floor alternate against one emulator.\n")
     print(
         "| workload | records | body MB | tap s | floor s | tap/floor | tap records/s | "
-        "tap MB/s | floor records/s | tap peak RSS | floor peak RSS |"
+        "tap MB/s | floor records/s | tap peak RSS | floor peak RSS | tap CPU s | floor CPU s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     failures: list[str] = []
     for workload, tap, floor in rows:
         megabytes = tap.body_bytes / 1e6
@@ -328,7 +339,7 @@ def report(
             f"{floor.wall:.2f} | {ratio:.2f}x | {tap.records / tap.wall:,.0f} | "
             f"{megabytes / tap.wall:.1f} | "
             f"{(floor.records / floor.wall) if floor.wall else 0:,.0f} | "
-            f"{tap.rss_mib:.0f} MiB | {floor.rss_mib:.0f} MiB |"
+            f"{tap.rss_mib:.0f} MiB | {floor.rss_mib:.0f} MiB | {tap.cpu:.2f} | {floor.cpu:.2f} |"
         )
         if tap.rss_mib >= RSS_LIMIT_MIB:
             failures.append(
