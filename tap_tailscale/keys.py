@@ -40,15 +40,31 @@ def _canonical_json(value: Any) -> bytes:
 def _digest(parts: tuple[Any, ...]) -> str:
     # Joining text and encoding once gives the bytes that encoding each part and joining
     # with the byte separator gives (UTF-8 is a concatenation homomorphism), with one
-    # encode instead of one per part.
-    text = _SEPARATOR.join([part if type(part) is str else _text(part) for part in parts])
-    return blake2b(text.encode(), digest_size=16).hexdigest()
+    # encode instead of one per part. Most keys are all text and nulls: dict.get turns a
+    # null into its marker and returns anything else as is, and join refuses non-text.
+    try:
+        text = _SEPARATOR.join(map(_NULL_TEXT.get, parts, parts))
+    except TypeError:
+        text = _SEPARATOR.join([_text(part) for part in parts])
+    digest = _EMPTY_DIGEST.copy()  # cheaper than a new object with parameters
+    digest.update(text.encode())
+    return digest.hexdigest()
+
+
+_NULL = "\x00"
+_NULL_TEXT = {None: _NULL}
+_EMPTY_DIGEST = blake2b(digest_size=16)
 
 
 def _text(value: Any) -> str:
     if value is None:
-        return "\x00"
+        return _NULL
     if isinstance(value, str):
+        return str(value)
+    kind = type(value)
+    if kind is bool:  # what canonical JSON writes, without the call
+        return "true" if value else "false"
+    if kind is int:
         return str(value)
     return _canonical_json(value).decode()
 
@@ -67,6 +83,8 @@ def configuration_event_id(event: Mapping[str, Any]) -> str:
         actor = {"_": actor}
     if type(target) is not dict and not isinstance(target, Mapping):
         target = {"_": target}
+    old = get("old")
+    new = get("new")
     return _digest(
         (
             get("eventGroupID"),
@@ -77,8 +95,9 @@ def configuration_event_id(event: Mapping[str, Any]) -> str:
             target.get("type"),
             target.get("id"),
             target.get("property"),
-            get("old"),
-            get("new"),
+            # Often true/false or objects: turned to text here, so the fast join holds.
+            old if old is None or type(old) is str else _text(old),
+            new if new is None or type(new) is str else _text(new),
             get("error"),
         )
     )
