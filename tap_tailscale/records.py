@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tap_tailscale.schemas import TRAFFIC_KINDS
 from tap_tailscale.timeutil import (
@@ -71,6 +73,15 @@ def json_safe(value: Any) -> Any:
         return value
     if kind is int:
         return value if -(2**63) <= value <= U64_MAX else str(value)
+    if kind is dict or kind is list:
+        # orjson encodes exactly the integers kept above and refuses any other, so a
+        # container it encodes needs no copy (a C call instead of a Python walk).
+        try:
+            orjson.dumps(value)
+        except TypeError:
+            pass
+        else:
+            return value
     if isinstance(value, list):
         return [json_safe(item) for item in value]
     if isinstance(value, dict):
