@@ -26,7 +26,6 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib.encoding.simple import RecordMessage
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
@@ -38,6 +37,7 @@ from tap_tailscale.errors import (
     TailscaleUserError,
     redact,
 )
+from tap_tailscale.output import BufferedMsgSpecWriter
 from tap_tailscale.parsing import BodyError, ResponseTooLargeError, iter_log_entries
 from tap_tailscale.recording import MissingRecordingError
 from tap_tailscale.records import RejectedEntryError
@@ -363,26 +363,21 @@ class TailscaleLogStream(RESTStream[Window]):
         # The SDK's version walks the schema and the record for deselected properties,
         # then conforms and maps, for every record: a fifth of a busy window's time by
         # profile. When all three are no-ops for this run (every property selected,
-        # conforming off, one identity stream map) the RECORD it builds is exactly this.
+        # conforming off, one identity stream map) the line it writes is the one the
+        # writer writes from the record directly, without the RecordMessage object.
         # Any other catalog or mapper setting takes the SDK's own path.
-        if self._record_alias is None:
+        writer = self._record_writer
+        if writer is None:
             super()._write_record_message(record)
         else:
-            self._tap.write_message(
-                RecordMessage(
-                    stream=self._record_alias,
-                    record=record,
-                    version=self._stream_version,
-                    time_extracted=datetime.now(UTC),
-                )
-            )
+            writer.write_record(self.name, record, self._stream_version, datetime.now(UTC))
             self.state_manager.is_flushed = False
         if self.ABORT_AT_RECORD_COUNT is not None:
             # Dry runs (the SDK's test runner) stop without a final STATE to push
             # buffered records out, so they go out one by one.
             self.tap.flush_output()
 
-    _record_alias: str | None = None
+    _record_writer: BufferedMsgSpecWriter | None = None
 
     @override
     def generate_child_contexts(
@@ -393,17 +388,21 @@ class TailscaleLogStream(RESTStream[Window]):
             return super().generate_child_contexts(record, context)
         return ()
 
-    def _plain_record_alias(self) -> str | None:
-        """The stream alias if RECORDs need no SDK selection, conforming or mapping."""
+    def _plain_record_writer(self) -> BufferedMsgSpecWriter | None:
+        """The writer to hand records to directly, if the SDK would not change them."""
         maps = self.stream_maps
+        writer = self._tap.message_writer
+        if not isinstance(writer, BufferedMsgSpecWriter):
+            return None
         plain = (
             self.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.NONE
             and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
             and not maps[0].flattening_enabled
             and all(self.mask.values())
         )
-        return maps[0].stream_alias if plain else None
+        return writer if plain else None
 
     def _complete_window(self, context: Context | None, window: Window) -> None:
         state = self.get_context_state(context)
@@ -427,7 +426,7 @@ class TailscaleLogStream(RESTStream[Window]):
         breaker_limit = int(self.config.get("circuit_breaker_failures", 5))
         failures = 0
         boundary_keys: set[str] = set()
-        self._record_alias = self._plain_record_alias()
+        self._record_writer = self._plain_record_writer()
         try:
             while (window := planner.current()) is not None:
                 self._current_window = window

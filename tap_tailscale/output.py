@@ -13,12 +13,14 @@ The bytes are those MsgSpecWriter writes: the same encoder, the same message dic
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from singer_sdk.singerlib.encoding.simple import Message
 
 # Large enough that the syscall cost vanishes, small enough to stay far below the
@@ -39,10 +41,26 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.flush()
             super().write_message(message)
             return
+        self._buffer(message.to_dict())
+
+    def write_record(
+        self, stream: str, record: dict[str, Any], version: int | None, time_extracted: datetime
+    ) -> None:
+        """Buffer the line write_message(RecordMessage(...)) would, without the message object.
+
+        `time_extracted` must be an aware UTC datetime, as RecordMessage makes it.
+        """
+        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = time_extracted
+        self._buffer(message)
+
+    def _buffer(self, message: dict[str, Any]) -> None:
         pending = self._pending
         size = len(pending)
         try:
-            encoder.encode_into(message.to_dict(), pending, -1)
+            encoder.encode_into(message, pending, -1)
         except BaseException:
             del pending[size:]  # a failed encode must not leave half a line behind
             raise
