@@ -40,10 +40,10 @@ def _canonical_json(value: Any) -> bytes:
 def _digest(parts: tuple[Any, ...]) -> str:
     # Joining text and encoding once gives the bytes that encoding each part and joining
     # with the byte separator gives (UTF-8 is a concatenation homomorphism), with one
-    # encode instead of one per part. Most keys are all text and nulls: dict.get turns a
-    # null into its marker and returns anything else as is, and join refuses non-text.
+    # encode instead of one per part. Most keys are all text and nulls; join refuses
+    # anything else, which then takes the general path.
     try:
-        text = _SEPARATOR.join(map(_NULL_TEXT.get, parts, parts))
+        text = _SEPARATOR.join([_NULL if part is None else part for part in parts])
     except TypeError:
         text = _SEPARATOR.join([_text(part) for part in parts])
     digest = _EMPTY_DIGEST.copy()  # cheaper than a new object with parameters
@@ -52,7 +52,6 @@ def _digest(parts: tuple[Any, ...]) -> str:
 
 
 _NULL = "\x00"
-_NULL_TEXT = {None: _NULL}
 _EMPTY_DIGEST = blake2b(digest_size=16)
 
 
