@@ -76,20 +76,44 @@ def configuration_event_id(event: Mapping[str, Any]) -> str:
     The raw `eventTime` string is used, so re-reads of one event always agree.
     """
     get = event.get
-    actor = get("actor") or {}
-    target = get("target") or {}
+    return configuration_key(
+        group=get("eventGroupID"),
+        event_time=get("eventTime"),
+        action=get("action"),
+        origin=get("origin"),
+        actor=get("actor"),
+        target=get("target"),
+        old=get("old"),
+        new=get("new"),
+        error=get("error"),
+    )
+
+
+def configuration_key(
+    *,
+    group: Any,
+    event_time: Any,
+    action: Any,
+    origin: Any,
+    actor: Any,
+    target: Any,
+    old: Any,
+    new: Any,
+    error: Any,
+) -> str:
+    """configuration_event_id from the event's fields, for a caller that has them already."""
+    actor = actor or {}
+    target = target or {}
     if type(actor) is not dict and not isinstance(actor, Mapping):
         actor = {"_": actor}
     if type(target) is not dict and not isinstance(target, Mapping):
         target = {"_": target}
-    old = get("old")
-    new = get("new")
     return _digest(
         (
-            get("eventGroupID"),
-            get("eventTime"),
-            get("action"),
-            get("origin"),
+            group,
+            event_time,
+            action,
+            origin,
             actor.get("id"),
             target.get("type"),
             target.get("id"),
@@ -97,7 +121,7 @@ def configuration_event_id(event: Mapping[str, Any]) -> str:
             # Often true/false or objects: turned to text here, so the fast join holds.
             old if old is None or type(old) is str else _text(old),
             new if new is None or type(new) is str else _text(new),
-            get("error"),
+            error,
         )
     )
 

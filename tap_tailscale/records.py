@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.keys import configuration_key, network_flow_id
 from tap_tailscale.schemas import TRAFFIC_KINDS
 from tap_tailscale.timeutil import (
     InvalidTimestampError,
@@ -41,6 +41,7 @@ CONFIGURATION_FIELDS = frozenset(
     )
 )
 _CONFIGURATION_STRINGS = ("type", "eventGroupID", "origin", "action", "actionDetails", "error")
+_TEXT_OR_NULL = frozenset((str, type(None)))
 NETWORK_FIELDS = frozenset(
     ("logged", "nodeId", "start", "end", *TRAFFIC_KINDS, "srcNode", "dstNodes")
 )
@@ -98,8 +99,29 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
     """Shape a ConfigurationAuditLog entry into a `configuration_audit` record."""
     if type(entry) is not dict and not isinstance(entry, Mapping):
         raise RejectedEntryError(f"entry is {type(entry).__name__}, not an object", None)
-    key = configuration_event_id(entry)
+    # Each field is looked up once, for the key and for the record.
     get = entry.get
+    event_type = get("type")
+    group = get("eventGroupID")
+    origin = get("origin")
+    action = get("action")
+    details = get("actionDetails")
+    error = get("error")
+    actor = get("actor")
+    target = get("target")
+    old = get("old")
+    new = get("new")
+    key = configuration_key(
+        group=group,
+        event_time=get("eventTime"),
+        action=action,
+        origin=origin,
+        actor=actor,
+        target=target,
+        old=old,
+        new=new,
+        error=error,
+    )
     try:
         event_time = normalize_timestamp(entry["eventTime"])
         deferred_at = normalize_optional_timestamp(get("deferredAt"))
@@ -107,29 +129,28 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         raise RejectedEntryError("`eventTime` is missing", key) from None
     except InvalidTimestampError as exc:
         raise RejectedEntryError(str(exc), key) from None
-    actor = get("actor")
-    target = get("target")
     _check_object(actor, "actor", key)
     _check_object(target, "target", key)
-    for field in _CONFIGURATION_STRINGS:
-        value = get(field)
-        if value is not None and type(value) is not str and not isinstance(value, str):
-            raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)
+    strings = (event_type, group, origin, action, details, error)
+    if not set(map(type, strings)) <= _TEXT_OR_NULL:  # one C-level check in the usual case
+        for field, value in zip(_CONFIGURATION_STRINGS, strings, strict=True):
+            if value is not None and not isinstance(value, str):
+                raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)
     return {
         "event_id": key,
         "tailnet": tailnet,
         "eventTime": event_time,
-        "type": get("type"),
+        "type": event_type,
         "deferredAt": deferred_at,
-        "eventGroupID": get("eventGroupID"),
-        "origin": get("origin"),
+        "eventGroupID": group,
+        "origin": origin,
         "actor": actor,
         "target": target,
-        "action": get("action"),
-        "old": json_safe(get("old")),
-        "new": json_safe(get("new")),
-        "actionDetails": get("actionDetails"),
-        "error": get("error"),
+        "action": action,
+        "old": json_safe(old),
+        "new": json_safe(new),
+        "actionDetails": details,
+        "error": error,
         "extra_fields": _extras(entry, CONFIGURATION_FIELDS),
     }
 
