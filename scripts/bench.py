@@ -22,7 +22,8 @@ but allows a ratio of 3x, since one tiny run is mostly start-up and noise.
 every 60 s (5 traffic items), at three lengths up to 29.5 days, through the tap's normal
 one-hour windows, and checks that memory stays flat and time grows linearly.
 
-Usage: python scripts/bench.py [--runs 5] [--smoke] [--curve] [--only NAME ...]
+Usage: python scripts/bench.py [--runs 5] [--smoke] [--only NAME ...] [--no-floor]
+       python scripts/bench.py --curve [--curve-runs 1]
 """
 
 from __future__ import annotations
@@ -391,14 +392,16 @@ def curve(options: argparse.Namespace) -> int:
                 config_path = workdir / f"config-{length}.json"
                 config_path.write_text(json.dumps(config))
                 catalog_path = write_catalog(workdir, config_path, "network_flow")
-                run = run_tap(workdir, config_path, catalog_path, "network_flow")
-                print(f"  {length} days: {run.wall:.1f} s", file=sys.stderr, flush=True)
-                points.append((length, run))
+                runs = []
+                for _ in range(options.curve_runs):
+                    runs.append(run_tap(workdir, config_path, catalog_path, "network_flow"))
+                    print(f"  {length} days: {runs[-1].wall:.1f} s", file=sys.stderr, flush=True)
+                points.append((length, median_run(runs)))
     finally:
         stop(emulator)
     print(
         "\nNetwork backfill, 100 nodes reporting every 60 s, 5 traffic items, one-hour windows, "
-        "one run each.\n"
+        f"median of {options.curve_runs} run(s) per point.\n"
     )
     print(
         "| days | windows | records | wall s | CPU s | records/s | wall µs/record | "
@@ -433,6 +436,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per cell (default 5)")
     parser.add_argument("--smoke", action="store_true", help="tiny workloads, one run, for CI")
     parser.add_argument("--curve", action="store_true", help="the 3-point backfill curve")
+    parser.add_argument(
+        "--curve-runs", type=int, default=1, help="runs per curve point (default 1)"
+    )
     parser.add_argument("--only", nargs="+", help="workload names to run")
     parser.add_argument("--no-floor", action="store_true", help="run only the tap")
     options = parser.parse_args()
