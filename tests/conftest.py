@@ -127,6 +127,13 @@ def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
     return make_emulator()
 
 
+def error_line(stderr: str) -> str:
+    """The single `tap-tailscale: error:` line a failed run must print."""
+    lines = [line for line in stderr.splitlines() if line.startswith("tap-tailscale: error:")]
+    assert len(lines) == 1, stderr[-2000:]
+    return lines[0]
+
+
 def run_cli(
     args: list[str],
     *,

@@ -20,7 +20,7 @@ from tap_tailscale.emulator import (
     TailnetConfig,
 )
 from tap_tailscale.timeutil import format_timestamp
-from tests.conftest import NOW, fast_settings, run_cli, run_tap
+from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
 
 RECENT = {
     "start_date": format_timestamp(NOW - timedelta(hours=6)),
@@ -115,11 +115,7 @@ def test_bad_client_secret_is_one_clear_line(emulator: Emulator, tmp_path: Path)
     result = run_cli([], config=settings, tmp_path=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    error = [
-        line for line in result.stderr.splitlines() if line.startswith("tap-tailscale: error:")
-    ]
-    assert len(error) == 1
-    assert "client_id and client_secret" in error[0]
+    assert "client_id and client_secret" in error_line(result.stderr)
     assert secret not in result.stderr
     assert secret not in result.stdout
 

@@ -11,7 +11,7 @@ import pytest
 from tap_tailscale.keys import configuration_event_id
 from tap_tailscale.normalize import event_type
 from tap_tailscale.timeutil import format_timestamp
-from tests.conftest import NOW, fast_settings, partition_bookmark, run_cli, run_tap
+from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -147,10 +147,9 @@ def test_invalid_override_is_one_line(emulator: Emulator, tmp_path: Path) -> Non
     result = run_cli([], config=settings, tmp_path=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("tap-tailscale:")]
-    assert len(errors) == 1
-    assert "severity_overrides" in errors[0]
-    assert "urgent" in errors[0]
+    error = error_line(result.stderr)
+    assert "severity_overrides" in error
+    assert "urgent" in error
 
 
 def test_acl_changes_carry_a_policy_diff(emulator: Emulator) -> None:

@@ -16,7 +16,7 @@ from tap_tailscale.emulator import Credential, Emulator, FaultPlan, TailnetConfi
 from tap_tailscale.errors import ApiRequestError
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
-from tests.conftest import NOW, fast_settings, run_cli, run_tap
+from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,12 +25,6 @@ RECENT = {
     "start_date": format_timestamp(NOW - timedelta(hours=6)),
     "end_date": format_timestamp(NOW),
 }
-
-
-def error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("tap-tailscale: error:")]
-    assert len(lines) == 1, stderr[-2000:]
-    return lines[0]
 
 
 def assert_clean_failure(result: Any, *, code: int, secrets: tuple[str, ...] = ()) -> str:

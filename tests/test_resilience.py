@@ -18,7 +18,7 @@ import pytest
 from tap_tailscale.emulator import FaultPlan
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
-from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
+from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,24 +173,13 @@ def test_breaker_stops_one_stream_keeps_state_and_the_next_run_resumes_there(
     )
     emulator = small_emulator(make_emulator, faults=plan)
     settings = resilient_settings(emulator.url, max_attempts=2, circuit_breaker_failures=3)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(settings))
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_tailscale", "--config", str(config_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli([], config=settings, tmp_path=tmp_path)
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
-    errors = [
-        line for line in result.stderr.splitlines() if line.startswith("tap-tailscale: error:")
-    ]
-    assert len(errors) == 1
-    assert "network_flow [tailnet -]" in errors[0]
-    assert f"resume at {failing_from.isoformat()}" in errors[0]
-    assert "HTTP 500" in errors[0]
+    error = error_line(result.stderr)
+    assert "network_flow [tailnet -]" in error
+    assert f"resume at {failing_from.isoformat()}" in error
+    assert "HTTP 500" in error
     messages = [json.loads(line) for line in result.stdout.splitlines()]
     streams_with_records = {m["stream"] for m in messages if m["type"] == "RECORD"}
     assert {"configuration_audit", "admin_audit", "network_flow"} <= streams_with_records
