@@ -8,7 +8,7 @@ replication key is therefore rewritten to UTC with exactly six fractional digits
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from datetime import date as _date
 
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -89,8 +89,3 @@ def floor_to_second(moment: datetime) -> datetime:
 def utc_now() -> datetime:
     """Now, as an aware UTC datetime (a seam for tests)."""
     return datetime.now(UTC)
-
-
-def seconds(value: float) -> timedelta:
-    """A timedelta of `value` seconds."""
-    return timedelta(seconds=value)

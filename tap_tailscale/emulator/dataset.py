@@ -136,11 +136,6 @@ def to_ns(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def from_ns(ns: int) -> datetime:
-    """An aware UTC datetime (microsecond precision) from epoch nanoseconds."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
 def parse_rfc3339_ns(text: str) -> int | None:
     """Epoch nanoseconds of an RFC 3339 timestamp, or None if it is not one.
 
@@ -177,14 +172,6 @@ def format_go(ns: int) -> str:
     if frac == 0:
         return _second_prefix(seconds) + "Z"
     return f"{_second_prefix(seconds)}.{f'{frac:09d}'.rstrip('0')}Z"
-
-
-def format_fixed(ns: int, digits: int) -> str:
-    """RFC 3339 with exactly `digits` fractional digits (truncated), UTC `Z`."""
-    seconds, frac = divmod(ns, NS_PER_SECOND)
-    if digits == 0:
-        return _second_prefix(seconds) + "Z"
-    return f"{_second_prefix(seconds)}.{f'{frac:09d}'[:digits]}Z"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -892,7 +879,7 @@ class Dataset:
                     bodies[k * _NETWORK_PERIOD + r] = body
                 end = t - 20_000_000 - (h >> 20) % 780_000_000
                 start = end - sample_len + (h >> 30) % 4_000_000
-                # format_fixed(t, 6) and format_go(...) inlined: this is the hottest loop.
+                # Six-digit and Go-style timestamps formatted inline: this is the hottest loop.
                 secs, frac = divmod(t, NS_PER_SECOND)
                 logged = f"{prefix(secs)}.{frac // 1000:06d}Z"
                 secs, frac = divmod(end, NS_PER_SECOND)
