@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
-import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tap_tailscale.auth import build_authenticator, refresh_margin
 from tap_tailscale.emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -90,22 +92,33 @@ def test_connection_test_fails_when_nothing_is_usable(emulator: Emulator, tmp_pa
     assert "HTTP 401" in result.stderr
 
 
-def test_oauth_token_is_refreshed_before_expiry_across_lifetimes(make_emulator: Any) -> None:
-    # Long enough that a slow request still lands inside the refresh margin (20%).
-    lifetime = 1.5
-    emulator = make_emulator(token_lifetime_seconds=lifetime)
+def test_oauth_token_is_refreshed_before_expiry_across_lifetimes(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tap's clock is driven by the emulator's request count, not the wall clock, so
+    # the run spans the same number of token lifetimes on a fast or a loaded machine.
+    lifetime = emulator.config.token_lifetime_seconds
+    seconds_per_request = lifetime / 500
+
+    def clock() -> float:
+        return len(emulator.requests) * seconds_per_request
+
+    monkeypatch.setattr(
+        "tap_tailscale.tap.build_authenticator", partial(build_authenticator, clock=clock)
+    )
     settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=10)
-    started = time.monotonic()
     run = run_tap(settings, streams=("configuration_audit",))
-    elapsed = time.monotonic() - started
     assert run.error is None
     logging_requests = [r for r in emulator.requests if "/logging/" in r.path]
     assert len(logging_requests) >= 2000
     assert [r.status for r in logging_requests if r.status != 200] == []
-    lifetimes = elapsed / lifetime
-    assert elapsed > 3 * lifetime, "the run should span several token lifetimes"
-    # About one token per lifetime (refreshed at 80% of it), never one per request.
-    assert lifetimes <= len(emulator.token_requests) <= lifetimes / 0.8 + 2
+    lifetimes = clock() / lifetime
+    assert lifetimes > 3, "the run should span several token lifetimes"
+    # Renewed at lifetime minus min(300 s, 20%): about one token per lifetime, never
+    # one per request, and never one used past its lifetime.
+    renew_after = lifetime - refresh_margin(lifetime)
+    assert math.floor(lifetimes) <= len(emulator.token_requests)
+    assert len(emulator.token_requests) <= math.ceil(clock() / renew_after) + 1
     assert all(r.auth == "bearer" for r in logging_requests)
 
 
