@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import override
 
 from tap_tailscale import schemas
-from tap_tailscale.client import SkipPartitionError, TailscaleLogStream
 from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
+from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.normalize import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.records import configuration_record, network_record
+from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -35,22 +36,18 @@ class _ConfigurationLogStream(TailscaleLogStream):
 
     log_kind = "configuration"
     retention = timedelta(days=90)
-    window_setting = "configuration_window_seconds"
     required_scope = "logs:configuration:read"
 
     @property
     @override
-    def default_window(self) -> float:
-        return 86400.0
+    def window_size(self) -> timedelta:
+        return self.services.settings.configuration_window
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
         params = super().get_url_params(context, next_page_token)
         # Lists become repeated parameters (event=A&event=B), as the API expects.
-        for name in ("actor", "target", "event"):
-            values = self.config.get(name)
-            if values:
-                params[name] = list(values)
+        params.update(self.services.settings.configuration_filters)
         return params
 
 
@@ -60,6 +57,7 @@ class ConfigurationAuditStream(_ConfigurationLogStream):
     name = "configuration_audit"
     primary_keys: ClassVar[list[str]] = ["event_id"]
     replication_key = "eventTime"
+    time_field = "eventTime"
     schema = schemas.CONFIGURATION_AUDIT
 
     @override
@@ -75,11 +73,16 @@ class NetworkFlowStream(TailscaleLogStream):
     # The API filters on `logged` (when Tailscale received the record), so it is the
     # only field that places a record in exactly one window.
     replication_key = "logged"
+    time_field = "logged"
     schema = schemas.NETWORK_FLOW
     log_kind = "network"
     retention = timedelta(days=30)
-    window_setting = "network_window_seconds"
     required_scope = "logs:network:read"
+
+    @property
+    @override
+    def window_size(self) -> timedelta:
+        return self.services.settings.network_window
 
     @override
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
@@ -117,6 +120,7 @@ class AdminAuditStream(_ConfigurationLogStream):
     name = "admin_audit"
     primary_keys: ClassVar[list[str]] = ["event_id"]
     replication_key = "cursor"
+    time_field = "event_time"
     schema = schemas.ADMIN_AUDIT
 
     _last_cursor: str | None = None
@@ -125,7 +129,7 @@ class AdminAuditStream(_ConfigurationLogStream):
     def severity_policy(self) -> SeverityPolicy:
         """Severity mapping with the user's overrides, validated once per run."""
         try:
-            return SeverityPolicy(self.config.get("severity_overrides") or {})
+            return SeverityPolicy(dict(self.services.settings.severity_overrides))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

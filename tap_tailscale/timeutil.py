@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from datetime import date as _date
 
+import pendulum
+
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -89,3 +91,14 @@ def floor_to_second(moment: datetime) -> datetime:
 def utc_now() -> datetime:
     """Now, as an aware UTC datetime (a seam for tests)."""
     return datetime.now(UTC)
+
+
+def parse_setting_time(value: str) -> datetime:
+    """A date or time from the settings (ISO 8601, any offset; a date is its midnight UTC)."""
+    try:
+        parsed = pendulum.parse(value)
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:
+        raise InvalidTimestampError(f"not a date or time: {value!r}") from exc
+    if not isinstance(parsed, datetime):
+        raise InvalidTimestampError(f"not a date or time: {value!r}")
+    return datetime.fromtimestamp(parsed.timestamp(), tz=UTC)

@@ -106,7 +106,9 @@ def test_oauth_token_is_refreshed_before_expiry_across_lifetimes(
     monkeypatch.setattr(
         "tap_tailscale.tap.build_authenticator", partial(build_authenticator, clock=clock)
     )
-    settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=10)
+    settings = oauth_settings(
+        emulator.url, **RECENT, configuration_window_seconds=10, min_window_seconds=10
+    )
     run = run_tap(settings, streams=("configuration_audit",))
     assert run.error is None
     logging_requests = [r for r in emulator.requests if "/logging/" in r.path]

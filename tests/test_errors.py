@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from singer_sdk.exceptions import RetriableAPIError
 
 from tap_tailscale.emulator import Credential, Emulator, FaultPlan, TailnetConfig
-from tap_tailscale.errors import ApiRequestError
-from tap_tailscale.tap import TapTailscale
+from tap_tailscale.errors import ApiRequestError, AuthenticationError
+from tap_tailscale.request import ResponseRules, WindowTooLargeError, check_response
+from tap_tailscale.retry import RetriableError, RetryPolicy
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
 
@@ -136,31 +136,62 @@ def _response(
     return response
 
 
-def _stream(**settings: Any) -> Any:
-    tap = TapTailscale(config={"api_key": "k", **settings}, parse_env_config=False)
-    return tap.streams["configuration_audit"]
+def _rules() -> ResponseRules:
+    def forbidden(message: str) -> None:
+        raise AssertionError(message)
+
+    return ResponseRules(
+        stream="configuration_audit",
+        api_url="http://127.0.0.1",
+        can_shrink=True,
+        max_body_bytes=None,
+        on_forbidden=forbidden,
+        secrets=list,
+    )
 
 
 def test_400_shows_the_api_message() -> None:
     with pytest.raises(ApiRequestError, match="HTTP 400: missing or invalid parameter"):
-        _stream().validate_response(_response(400, {"message": "missing or invalid parameter(s)"}))
+        check_response(_response(400, {"message": "missing or invalid parameter(s)"}), _rules())
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (429, RetriableError),
+        (500, RetriableError),
+        (503, RetriableError),
+        (502, WindowTooLargeError),
+        (504, WindowTooLargeError),
+        (404, ApiRequestError),
+        (401, AuthenticationError),
+    ],
+)
+def test_each_status_maps_to_one_error(status: int, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        check_response(_response(status, {"message": "m"}), _rules())
+
+
+def _policy(**overrides: Any) -> RetryPolicy:
+    settings: dict[str, Any] = {"max_attempts": 5, "initial": 1.0, "ceiling": 30.0}
+    return RetryPolicy(**{**settings, **overrides}, wall_clock=lambda: NOW, sleep=lambda _: None)
 
 
 def test_retry_after_seconds_and_dates_are_honoured_and_capped() -> None:
-    stream = _stream(max_backoff_seconds=30)
-    seconds = RetriableAPIError("429", _response(429, headers={"Retry-After": "7"}))
-    assert stream.retry_delay(1, seconds) == 7
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
-    dated = RetriableAPIError("429", _response(429, headers={"Retry-After": later}))
-    assert 17 <= stream.retry_delay(1, dated) <= 20
-    huge = RetriableAPIError("429", _response(429, headers={"Retry-After": "3600"}))
-    assert stream.retry_delay(1, huge) == 30
+    policy = _policy(ceiling=30.0)
+    seconds = RetriableError("429", _response(429, headers={"Retry-After": "7"}))
+    assert policy.delay(1, seconds) == 7
+    later = format_datetime(NOW + timedelta(seconds=20), usegmt=True)
+    dated = RetriableError("429", _response(429, headers={"Retry-After": later}))
+    assert policy.delay(1, dated) == 20
+    huge = RetriableError("429", _response(429, headers={"Retry-After": "3600"}))
+    assert policy.delay(1, huge) == 30
 
 
 def test_backoff_without_retry_after_grows_with_jitter_and_a_ceiling() -> None:
-    stream = _stream(initial_backoff_seconds=1, max_backoff_seconds=10)
+    policy = _policy(initial=1.0, ceiling=10.0)
     for attempt, ceiling in ((1, 1), (2, 2), (3, 4), (4, 8), (8, 10)):
-        delays = {stream.retry_delay(attempt) for _ in range(50)}
+        delays = {policy.delay(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1, "jitter should spread retries"
 

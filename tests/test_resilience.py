@@ -53,7 +53,6 @@ def resilient_settings(api_url: str, **overrides: Any) -> dict[str, Any]:
         **RANGE,
         request_timeout_seconds=0.5,
         max_attempts=8,
-        circuit_breaker_failures=8,
         configuration_window_seconds=3 * 3600,
         network_window_seconds=3600,
         min_window_seconds=300,
@@ -172,7 +171,7 @@ def test_breaker_stops_one_stream_keeps_state_and_the_next_run_resumes_there(
         paths=("logging/network",),
     )
     emulator = small_emulator(make_emulator, faults=plan)
-    settings = resilient_settings(emulator.url, max_attempts=2, circuit_breaker_failures=3)
+    settings = resilient_settings(emulator.url, max_attempts=3)
     result = run_cli([], config=settings, tmp_path=tmp_path)
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
@@ -210,9 +209,7 @@ def test_a_window_failing_at_the_minimum_size_trips_the_breaker(make_emulator: A
     )
     emulator = small_emulator(make_emulator, faults=plan)
     run = run_tap(
-        resilient_settings(
-            emulator.url, min_window_seconds=900, max_attempts=2, circuit_breaker_failures=2
-        ),
+        resilient_settings(emulator.url, min_window_seconds=900, max_attempts=2),
         streams=("network_flow",),
     )
     assert run.error is not None
@@ -337,7 +334,7 @@ def test_a_malformed_body_fails_clearly_and_keeps_state(
     settings, _ = _replay_with_body(make_emulator, tmp_path, lambda _document: None)
     (tmp_path / "recording" / "0001.body").write_text(body)
     run = run_tap(
-        {**settings, "max_attempts": 2, "circuit_breaker_failures": 1},
+        {**settings, "max_attempts": 2},
         streams=("configuration_audit",),
     )
     assert run.error is not None

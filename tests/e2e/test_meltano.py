@@ -236,7 +236,7 @@ def test_faulted_runs_recover_to_exact_counts(
         # 1. Every network request fails: network_flow's circuit breaker opens, the
         # configuration streams finish, and the run fails.
         emulator.config.faults = FaultPlan(rate=1.0, kinds=("503",), paths=("logging/network",))
-        env = tap_env(emulator, MIDDLE, circuit_breaker_failures="2", max_attempts="2")
+        env = tap_env(emulator, MIDDLE, max_attempts="2")
         failed = meltano_project.meltano(*run, env={**env, **target}, check=False)
         assert failed.returncode != 0
         assert "network_flow" in failed.stderr

@@ -1,0 +1,76 @@
+"""The run report: what each stream read, re-read, rejected, skipped or stopped on.
+
+Streams write to it; the tap turns it into the summary line and the exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+
+@dataclass
+class RunReport:
+    """Counters and notes of one run, shared by every stream."""
+
+    new_records: Counter[str] = field(default_factory=Counter)
+    reread_records: Counter[str] = field(default_factory=Counter)
+    windows: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    skipped: list[str] = field(default_factory=list)
+    halted: list[str] = field(default_factory=list)
+    failed_tailnets: list[str] = field(default_factory=list)
+
+    def window_done(self, stream: str, new: int, reread: int) -> None:
+        """Count a completed window: records past the old bookmark, and overlap re-reads."""
+        self.windows[stream] += 1
+        self.new_records[stream] += new
+        self.reread_records[stream] += reread
+
+    def records_emitted(self, stream: str, new: int) -> None:
+        """Count records of a stream that has no windows (inventory snapshots)."""
+        self.new_records[stream] += new
+
+    def entry_rejected(self, stream: str) -> None:
+        """Count an entry that could not be emitted."""
+        self.rejected[stream] += 1
+
+    def partition_skipped(self, stream: str, tailnet: str, reason: str) -> None:
+        """Note a (stream, tailnet) skipped with a warning; the run goes on."""
+        self.skipped.append(f"{stream} [tailnet {tailnet}]: {reason}")
+
+    def partition_halted(self, stream: str, tailnet: str, resume_at: datetime, error: str) -> None:
+        """Note a (stream, tailnet) stopped after its retries ran out."""
+        self.halted.append(
+            f"{stream} [tailnet {tailnet}] stopped after repeated failures and will resume at "
+            f"{resume_at.isoformat()} (last error: {error})"
+        )
+
+    def tailnet_failed(self, stream: str, tailnet: str, error: str) -> None:
+        """Note a (stream, tailnet) that failed with a user error; other tailnets go on."""
+        self.failed_tailnets.append(f"{stream} [tailnet {tailnet}]: {error}")
+
+    def summary(self, streams: Iterable[str]) -> tuple[int, str]:
+        """The summary line and its log level (WARNING when data was rejected)."""
+        parts = [
+            f"{name}: {self.new_records[name]} new records and {self.reread_records[name]} "
+            f"re-read in {self.windows[name]} windows, {self.rejected[name]} rejected"
+            for name in streams
+        ]
+        level = logging.WARNING if sum(self.rejected.values()) else logging.INFO
+        return level, "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
+
+    def log(self, streams: Iterable[str], logger: logging.Logger) -> None:
+        """Log the summary, then one warning per skipped or failed partition."""
+        level, line = self.summary(streams)
+        logger.log(level, line)
+        for skipped in self.skipped:
+            logger.warning("Skipped %s", skipped)
+        for failed in self.failed_tailnets:
+            logger.warning("Failed %s", failed)

@@ -1,0 +1,165 @@
+"""The window runner: reads one (stream, tailnet) range window by window.
+
+It owns the loop and nothing else: which window comes next (the planner), what a
+failure means (halve, retry, or stop), dropping records a previous window already
+emitted on a shared bound, and committing the bookmark once a window is complete.
+Reading a window is a callable it is given, so the runner is tested without HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+import urllib3
+
+from tap_tailscale.parsing import BodyError, ResponseTooLargeError
+from tap_tailscale.request import DeadlineExceededError, WindowTooLargeError
+from tap_tailscale.retry import RetriableError
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterator
+
+    from tap_tailscale.report import RunReport
+    from tap_tailscale.retry import RetryPolicy
+    from tap_tailscale.windows import Window, WindowPlanner
+
+Record = dict[str, Any]
+
+# Failures that another attempt at the same window may not meet.
+RETRIABLE = (RetriableError, BodyError, requests.exceptions.RequestException, ConnectionError)
+
+
+@dataclass
+class WindowJob:
+    """What the runner needs to read one partition."""
+
+    stream: str
+    tailnet: str
+    planner: WindowPlanner
+    retry: RetryPolicy
+    report: RunReport
+    logger: logging.Logger
+    #: Every record of a window, in order; raises on failure (see RETRIABLE).
+    read: Callable[[Window], Iterator[Record]]
+    #: Called once every record of a window is out; moves the bookmark, returns it.
+    commit: Callable[[Window], str]
+    #: A record's deterministic key.
+    key: Callable[[Record], str]
+    #: True for a record on or after the window's end bound (it may come back next time).
+    on_end_bound: Callable[[Record, Window], bool]
+    #: True for a record the previous run already emitted (the overlap re-read).
+    is_reread: Callable[[Record], bool]
+
+
+def run_windows(job: WindowJob) -> Iterator[Record]:
+    """Yield every record of the partition's range, committing window by window."""
+    boundary_keys: set[str] = set()
+    attempt = 0
+    planner = job.planner
+    while (window := planner.current()) is not None:
+        counts = [0, 0]
+        window_keys: set[str] = set()
+        try:
+            for record in job.read(window):
+                key = job.key(record)
+                if key in boundary_keys:  # an event exactly on a shared bound
+                    continue
+                if job.on_end_bound(record, window):
+                    window_keys.add(key)
+                counts[job.is_reread(record)] += 1
+                yield record
+        except (WindowTooLargeError, *RETRIABLE) as exc:
+            if planner.can_shrink and _smaller_window_helps(exc):
+                _log_shrink(job, window, exc, planner.shrink().total_seconds())
+                continue
+            attempt += 1
+            if not _retry_or_halt(job, window, exc, attempt):
+                return
+            continue
+        attempt = 0
+        boundary_keys = window_keys
+        planner.complete(window)
+        bookmark = job.commit(window)
+        job.report.window_done(job.stream, new=counts[0], reread=counts[1])
+        job.logger.info(
+            "%s [tailnet %s]: window %s done, %d new and %d re-read records; bookmark now %s.",
+            job.stream,
+            job.tailnet,
+            window,
+            counts[0],
+            counts[1],
+            bookmark,
+        )
+
+
+def _smaller_window_helps(error: BaseException) -> bool:
+    """A gateway error, a timeout or an oversized body: half the window may pass."""
+    if isinstance(error, WindowTooLargeError | ResponseTooLargeError):
+        return True
+    # A timeout while the body streams reaches here wrapped in a BodyError.
+    cause = error.__cause__ if isinstance(error, BodyError) else error
+    return isinstance(
+        cause,
+        requests.exceptions.ReadTimeout
+        | urllib3.exceptions.ReadTimeoutError
+        | DeadlineExceededError,
+    )
+
+
+def _log_shrink(job: WindowJob, window: Window, error: BaseException, seconds: float) -> None:
+    job.logger.warning(
+        "%s [tailnet %s]: window %s failed with %s; halving windows to %d s.",
+        job.stream,
+        job.tailnet,
+        window,
+        error,
+        seconds,
+    )
+
+
+def _retry_or_halt(job: WindowJob, window: Window, error: BaseException, attempt: int) -> bool:
+    """After failed attempt `attempt`: wait and return True, or stop and return False."""
+    reason = describe(error)
+    if attempt >= job.retry.max_attempts:
+        job.report.partition_halted(job.stream, job.tailnet, window.start, reason)
+        job.logger.error(
+            "%s [tailnet %s]: window %s failed %d times; stopping this stream. The next run "
+            "resumes at %s. Last error: %s",
+            job.stream,
+            job.tailnet,
+            window,
+            attempt,
+            window.start.isoformat(),
+            reason,
+        )
+        return False
+    delay = job.retry.delay(attempt, error)
+    job.logger.warning(
+        "%s [tailnet %s]: window %s failed (%s); trying again in %.1f s (attempt %d of %d).",
+        job.stream,
+        job.tailnet,
+        window,
+        reason,
+        delay,
+        attempt + 1,
+        job.retry.max_attempts,
+    )
+    job.retry.sleep(delay)
+    return True
+
+
+def describe(error: BaseException | None) -> str:
+    """A short, secret-free description of a failure."""
+    if error is None:
+        return "unknown error"
+    if isinstance(error, RetriableError | BodyError | WindowTooLargeError):
+        return str(error)
+    name = type(error).__name__
+    if isinstance(error, requests.exceptions.Timeout):
+        return f"timeout ({name})"
+    if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
+        return f"connection failed ({name})"
+    return name

@@ -1,0 +1,40 @@
+"""What the tap hands each stream: settings, the run report, and shared connections.
+
+Streams receive this object and never reach back into the tap. The authenticator and
+the session are built on first use, so discovery works with no credentials at all.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import requests
+
+    from tap_tailscale.auth import TailscaleAuthenticator
+    from tap_tailscale.report import RunReport
+    from tap_tailscale.settings import Settings
+
+
+@dataclass
+class StreamServices:
+    """Shared by every stream of one tap instance."""
+
+    settings: Settings
+    report: RunReport
+    authenticator: Callable[[], TailscaleAuthenticator]
+    session: Callable[[], requests.Session]
+    secrets: Callable[[], list[str]]
+    #: Monotonic seconds, for request deadlines; injectable in tests.
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    #: The tailnet name the API reported for each configured tailnet (`-` resolved).
+    tailnet_names: dict[str, str] = field(default_factory=dict)
+
+    def tailnet_name(self, tailnet: str) -> str:
+        """The name records carry for a configured tailnet."""
+        return self.tailnet_names.get(tailnet, tailnet)

@@ -1,0 +1,206 @@
+"""The run's settings as one frozen, typed object, built and checked once.
+
+Streams receive a `Settings`; none of them reads the raw config. Defaults come from
+`settings_schema.SETTINGS` alone, and every check that can fail before a request is
+made here, with one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tap_tailscale.errors import ConfigError
+from tap_tailscale.settings_schema import DEFAULT_API_URL, SETTINGS
+from tap_tailscale.timeutil import InvalidTimestampError, parse_setting_time, utc_now
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Iterable, Mapping
+
+_DEFAULTS: dict[str, Any] = {
+    name: spec["default"] for name, spec in SETTINGS["properties"].items() if "default" in spec
+}
+
+
+def _default(name: str) -> Any:
+    return _DEFAULTS[name]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know from its config, typed and validated."""
+
+    api_url: str = DEFAULT_API_URL
+    tailnets: tuple[str, ...] = ("-",)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    lag: timedelta = timedelta(seconds=_default("lag_seconds"))
+    overlap: timedelta = timedelta(seconds=_default("overlap_seconds"))
+    configuration_window: timedelta = timedelta(seconds=_default("configuration_window_seconds"))
+    network_window: timedelta = timedelta(seconds=_default("network_window_seconds"))
+    min_window: timedelta = timedelta(seconds=_default("min_window_seconds"))
+    actor: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+    event: tuple[str, ...] = ()
+    severity_overrides: Mapping[str, str] = field(default_factory=dict)
+    request_timeout: float = float(_default("request_timeout_seconds"))
+    request_deadline: float = float(_default("request_deadline_seconds"))
+    max_attempts: int = _default("max_attempts")
+    initial_backoff: float = float(_default("initial_backoff_seconds"))
+    max_backoff: float = float(_default("max_backoff_seconds"))
+    max_response_bytes: int = _default("max_response_bytes")
+    max_entry_bytes: int = _default("max_entry_bytes")
+    read_ahead_windows: int = _default("read_ahead_windows")
+    record_dir: str | None = None
+    replay_dir: str | None = None
+
+    @property
+    def configuration_filters(self) -> dict[str, list[str]]:
+        """The configuration log's server-side filters, as repeated query parameters."""
+        filters = {"actor": self.actor, "target": self.target, "event": self.event}
+        return {name: list(values) for name, values in filters.items() if values}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, now: datetime | None = None) -> Settings:
+        """Build and check the settings; raise `ConfigError` with one line on a problem."""
+        value = _Reader(config)
+        settings = cls(
+            api_url=_api_url(value.text("api_url") or DEFAULT_API_URL),
+            tailnets=_tailnets(config),
+            start_date=value.time("start_date"),
+            end_date=value.time("end_date"),
+            lag=timedelta(seconds=value.number("lag_seconds")),
+            overlap=timedelta(seconds=value.number("overlap_seconds")),
+            configuration_window=timedelta(seconds=value.number("configuration_window_seconds")),
+            network_window=timedelta(seconds=value.number("network_window_seconds")),
+            min_window=timedelta(seconds=value.number("min_window_seconds")),
+            actor=value.strings("actor"),
+            target=value.strings("target"),
+            event=value.strings("event"),
+            severity_overrides=dict(config.get("severity_overrides") or {}),
+            request_timeout=value.number("request_timeout_seconds"),
+            request_deadline=value.number("request_deadline_seconds"),
+            max_attempts=int(value.number("max_attempts")),
+            initial_backoff=value.number("initial_backoff_seconds"),
+            max_backoff=value.number("max_backoff_seconds"),
+            max_response_bytes=int(value.number("max_response_bytes")),
+            max_entry_bytes=int(value.number("max_entry_bytes")),
+            read_ahead_windows=int(value.number("read_ahead_windows")),
+            record_dir=value.text("record_dir"),
+            replay_dir=value.text("replay_dir"),
+        )
+        if config.get("min_window_seconds") in (None, ""):
+            # The default minimum yields to a smaller configured window; only an
+            # explicit minimum above a window size is a contradiction.
+            smallest = min(settings.configuration_window, settings.network_window)
+            settings = replace(settings, min_window=min(settings.min_window, smallest))
+        settings.check(now or utc_now())
+        return settings
+
+    def check(self, now: datetime) -> None:
+        """Reject combinations that would silently read nothing or read wrongly."""
+        if self.start_date is not None and self.start_date > now:
+            raise ConfigError(
+                f"start_date {self.start_date.isoformat()} is in the future; "
+                "set it to a past date or leave it out."
+            )
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ConfigError(
+                f"end_date {self.end_date.isoformat()} is not after start_date "
+                f"{self.start_date.isoformat()}; swap or correct them."
+            )
+        for name, size in (
+            ("configuration_window_seconds", self.configuration_window),
+            ("network_window_seconds", self.network_window),
+        ):
+            if self.min_window > size:
+                raise ConfigError(
+                    f"min_window_seconds ({self.min_window.total_seconds():g}) is larger than "
+                    f"{name} ({size.total_seconds():g}); lower it or raise {name}."
+                )
+
+
+def unknown_setting_warnings(config: Iterable[str], known: Iterable[str]) -> list[str]:
+    """One warning per setting name the tap does not know, naming the closest known one."""
+    known_names = sorted(known)
+    warnings = []
+    for name in sorted(set(config) - set(known_names)):
+        close = difflib.get_close_matches(name, known_names, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else "; see `tap-tailscale --about`."
+        warnings.append(f"Unknown setting `{name}` is ignored{hint}")
+    return warnings
+
+
+def log_unknown_settings(
+    config: Mapping[str, Any], known: Iterable[str], logger: logging.Logger
+) -> None:
+    """Warn about misspelt or unsupported setting names."""
+    for warning in unknown_setting_warnings(config, known):
+        logger.warning(warning)
+
+
+class _Reader:
+    """Typed reads of raw config values, with the schema's defaults."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._config = config
+
+    def _raw(self, name: str) -> Any:
+        value = self._config.get(name)
+        # Meltano passes unset settings as None or "".
+        return _DEFAULTS.get(name) if value is None or value == "" else value
+
+    def text(self, name: str) -> str | None:
+        value = self._raw(name)
+        return None if value is None else str(value)
+
+    def number(self, name: str) -> float:
+        value = self._raw(name)
+        if isinstance(value, bool):
+            raise ConfigError(f"{name} must be a number, not {value!r}.")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self._raw(name) or ()
+        if isinstance(value, str):
+            return (value,)
+        return tuple(str(item) for item in value)
+
+    def time(self, name: str) -> datetime | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        try:
+            return parse_setting_time(str(value))
+        except InvalidTimestampError:
+            raise ConfigError(f"{name} must be an ISO 8601 date or time, not {value!r}.") from None
+
+
+def _api_url(value: str) -> str:
+    url = value.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"api_url must be an http(s) URL such as {DEFAULT_API_URL}.")
+    if parts.path.rstrip("/").endswith("/api/v2"):
+        raise ConfigError(
+            f"api_url must be the API's base URL without /api/v2 (for example "
+            f"{DEFAULT_API_URL}); the tap adds the path itself."
+        )
+    return url
+
+
+def _tailnets(config: Mapping[str, Any]) -> tuple[str, ...]:
+    configured = config.get("tailnets") or [config.get("tailnet") or _default("tailnet")]
+    if isinstance(configured, str):
+        configured = [configured]
+    tailnets = tuple(dict.fromkeys(str(t).strip() for t in configured if str(t).strip()))
+    if not tailnets:
+        raise ConfigError("tailnets is empty; name at least one tailnet, or `-` for your own.")
+    return tailnets
