@@ -199,7 +199,7 @@ class TailscaleLogStream(StreamInternals):
         if self.get_batch_config(self.config):
             # In batch mode the records are still in a batch file that no BATCH message
             # has announced; the SDK writes STATE right after each BATCH message.
-            self.state_manager.is_flushed = False
+            self.mark_state_changed()
         else:
             self.write_state()
         return bookmark

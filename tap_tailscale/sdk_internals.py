@@ -66,6 +66,10 @@ class StreamInternals(RESTStream[Window]):
         """Emit one record of this stream now (a companion stream fed by another's read)."""
         self._write_record_message(record)
 
+    def mark_state_changed(self) -> None:
+        """Have the SDK write STATE at its next opportunity (after a BATCH message)."""
+        self.state_manager.is_flushed = False
+
     def write_state(self) -> None:
         """Write the tap's STATE now, after every record it covers has been written."""
         self.state_manager.is_flushed = False

@@ -1,0 +1,103 @@
+"""Pins the Singer SDK behaviour that tap_tailscale.sdk_internals relies on.
+
+Each test names the override it protects. When an SDK upgrade changes one of these,
+this file fails in CI, and sdk_internals.py is the one place to adapt.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+from contextlib import redirect_stdout
+
+from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import PluginBase, _ConfigInput
+from singer_sdk.streams.core import Stream as CoreStream
+from singer_sdk.tap_base import CliTestOptionValue
+
+from tap_tailscale.tap import TapTailscale
+
+
+def _parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_increment_stream_state_is_the_per_record_bookmark_hook() -> None:
+    # StreamInternals._increment_stream_state: silenced so the bookmark moves per window.
+    assert _parameters(CoreStream._increment_stream_state) == ["self", "latest_record", "context"]
+    assert "_increment_stream_state" in inspect.getsource(CoreStream._sync_records)
+
+
+def test_write_record_message_is_the_one_record_writer() -> None:
+    # StreamInternals._write_record_message: the plain-record fast path.
+    assert _parameters(CoreStream._write_record_message) == ["self", "record"]
+    assert "_write_record_message" in inspect.getsource(CoreStream._sync_records)
+    source = inspect.getsource(CoreStream._write_record_message)
+    assert "is_flushed = False" in source
+
+
+def test_write_state_message_writes_only_when_state_changed() -> None:
+    # StreamInternals.write_state / mark_state_changed rely on the is_flushed flag.
+    source = inspect.getsource(CoreStream._write_state_message)
+    assert "if not self.state_manager.is_flushed" in source
+    assert "self.state_manager.is_flushed = True" in source
+
+
+def test_batches_write_state_after_each_batch_message() -> None:
+    # commit_window in batch mode leaves STATE to the SDK, which writes it after BATCH.
+    source = inspect.getsource(CoreStream._sync_batches)
+    assert source.index("_write_batch_message") < source.index("_write_state_message")
+
+
+def test_stream_version_attribute_is_set_by_the_sdk() -> None:
+    tap = TapTailscale(config={}, parse_env_config=False)
+    stream = tap.streams["configuration_audit"]
+    assert hasattr(stream, "_stream_version")
+    assert hasattr(stream.state_manager, "is_flushed")
+    assert stream._tap is tap
+
+
+def test_validate_config_raises_config_validation_error_with_a_list() -> None:
+    # TapInternals._validate_config turns the SDK's error into one line.
+    assert _parameters(PluginBase._validate_config) == ["self", "raise_errors"]
+    error = ConfigValidationError("x", errors=["a", "b"])
+    assert error.errors == ["a", "b"]
+
+
+def test_sync_all_and_invoke_keep_their_shape() -> None:
+    # TapInternals.sync_all wraps super().sync_all(); TapInternals.invoke repeats
+    # Tap.invoke after reading the state and catalog files itself.
+    assert _parameters(Tap.sync_all) == ["self"]
+    assert _parameters(Tap.invoke) == [
+        "about",
+        "about_format",
+        "config",
+        "state",
+        "catalog",
+    ]
+    source = inspect.getsource(Tap.invoke)
+    for step in ("super().invoke(", "print_version", "validate_config=True", "sync_all()"):
+        assert step in source
+    default_input = _ConfigInput()
+    assert hasattr(default_input, "config")
+    assert hasattr(default_input, "parse_env")
+
+
+def test_cb_test_is_the_test_option_callback() -> None:
+    assert _parameters(Tap.cb_test) == ["ctx", "param", "value"]
+    assert CliTestOptionValue.All.value == "all"
+
+
+def test_the_tap_uses_its_overrides() -> None:
+    tap = TapTailscale(config={}, parse_env_config=False)
+    stream = tap.streams["network_flow"]
+    assert type(stream)._increment_stream_state is not Stream._increment_stream_state
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(out):
+        stream.write_state()
+        stream.flush_records()
+    out.seek(0)
+    messages = [json.loads(line) for line in out.read().splitlines()]
+    assert [m["type"] for m in messages] == ["STATE"]
