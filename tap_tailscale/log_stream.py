@@ -15,56 +15,33 @@ frontier of completed windows:
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from tap_tailscale import __version__
-from tap_tailscale.errors import (
-    ApiRequestError,
-    MissingScopeError,
-    TailscaleUserError,
-)
-from tap_tailscale.parsing import BodyError, iter_log_entries
-from tap_tailscale.recording import MissingRecordingError
+from tap_tailscale.errors import ApiRequestError, MissingScopeError
+from tap_tailscale.parsing import iter_log_entries
+from tap_tailscale.readahead import ReadAhead
 from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import (
-    ResponseRules,
-    SkipPartitionError,
-    WindowTooLargeError,
-    check_response,
-    deadline_reader,
-    send,
-)
-from tap_tailscale.retry import RetriableError, RetryPolicy
-from tap_tailscale.runner import WindowJob, describe, run_windows
-from tap_tailscale.sdk_internals import StreamInternals
-from tap_tailscale.timeutil import (
-    floor_to_second,
-    format_query_time,
-    format_timestamp,
-    parse_timestamp,
-    utc_now,
-)
-from tap_tailscale.windows import SyncRange, Window, WindowPlanner, plan_range
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetryPolicy
+from tap_tailscale.runner import WindowJob, run_windows
+from tap_tailscale.shared_reads import ArrivalOrder, CompanionSet, WindowOrder, ordered
+from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
+from tap_tailscale.window_io import WindowIO
+from tap_tailscale.windows import SyncRange, Window, WindowPlanner, merge_ranges, plan_range
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Iterable, Iterator
-    from datetime import datetime
+    from datetime import datetime, timedelta
+    from typing import BinaryIO
 
-    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_tailscale.auth import TailscaleAuthenticator
-    from tap_tailscale.services import StreamServices
 
-
-class TailscaleLogStream(StreamInternals):
+class TailscaleLogStream(WindowIO):
     """A Tailscale log endpoint read in consecutive time windows, per tailnet."""
 
     #: The API's path below /api/v2/tailnet/{tailnet}/logging/.
@@ -80,82 +57,35 @@ class TailscaleLogStream(StreamInternals):
     # recursive conforming of every record would cost about a third of the run time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def __init__(self, tap: Tap, services: StreamServices) -> None:
-        self.services = services
-        super().__init__(tap)
-
-    @property
-    def window_size(self) -> timedelta:
-        """The configured window size of this stream."""
-        raise NotImplementedError
-
-    @override
-    @property
-    def path(self) -> str:  # type: ignore[override]
-        return f"/api/v2/tailnet/{{tailnet}}/logging/{self.log_kind}"
-
-    @override
-    @property
-    def url_base(self) -> str:
-        return self.services.settings.api_url
-
-    @override
-    @property
-    def partitions(self) -> list[dict] | None:
-        # Every tailnet is its own partition, so each (stream, tailnet) keeps a bookmark.
-        return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
-
-    @override
-    @property
-    def authenticator(self) -> TailscaleAuthenticator:
-        return self.services.authenticator()
-
-    @override
-    @property
-    def requests_session(self) -> requests.Session:
-        return self.services.session()
-
-    @override
-    @cached_property
-    def user_agent(self) -> str:
-        return f"tap-tailscale/{__version__}"
-
-    @override
-    @property
-    def timeout(self) -> float:  # type: ignore[override]
-        return self.services.settings.request_timeout
-
-    @override
-    def get_new_paginator(self) -> None:
-        # Windows replace pagination: see tap_tailscale.runner.
-        return None
-
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
-        if next_page_token is None:  # pragma: no cover - windows always pass a token
-            raise ValueError("a window is required")
-        return {
-            "start": format_query_time(next_page_token.start),
-            "end": format_query_time(next_page_token.end),
-        }
-
-    def on_forbidden(self, message: str) -> None:
-        """Raise the right error for a 403 on this stream's endpoint."""
-        raise MissingScopeError(
-            f"{self.name}: access denied (HTTP 403: {message}). The credential needs the "
-            f"`{self.required_scope}` scope (or `all:read`): grant it to the OAuth client or "
-            "use an API key of a user who can read logs."
-        )
-
     # ---- Records and bookmarks ------------------------------------------------------
 
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
         """Turn one API entry into a record; raise RejectedEntryError if it cannot be."""
         raise NotImplementedError
 
+    def shape_many(self, entry: Any, tailnet: str) -> list[dict[str, Any]]:
+        """The records one entry becomes (a connection stream makes several)."""
+        return [self.shape(entry, tailnet)]
+
+    def shape_entry(self, entry: Any, tailnet: str, window: Window) -> list[dict[str, Any]]:
+        """The records of one entry, named by the resolved tailnet; [] if rejected."""
+        try:
+            return self.shape_many(entry, self.services.tailnet_name(tailnet))
+        except RejectedEntryError as exc:
+            self._reject(exc, window, tailnet)
+            return []
+
+    def window_order(self) -> WindowOrder:
+        """How one window's records are ordered before they go out (admin_audit sorts)."""
+        return ArrivalOrder()
+
     def record_key(self, record: dict[str, Any]) -> str:
         """The record's deterministic primary key."""
         return str(record[self.primary_keys[0]])
+
+    def on_end_bound(self, record: dict[str, Any], window: Window) -> bool:
+        """True for a record on the window's end bound (the next window may return it)."""
+        return bool(record[self.time_field] >= format_timestamp(window.end))
 
     def bookmark_time(self, value: str) -> datetime:
         """The instant a stored bookmark stands for."""
@@ -164,10 +94,6 @@ class TailscaleLogStream(StreamInternals):
     def bookmark_after(self, window: Window) -> str:
         """The bookmark once `window` is complete: its end, in the replication-key format."""
         return format_timestamp(window.end)
-
-    def order_window(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """A hook to filter or reorder one window's records (admin_audit uses it)."""
-        return records
 
     def starting_bookmark(self, context: Context | None) -> str | None:
         """The bookmark this partition starts from, if any."""
@@ -191,11 +117,20 @@ class TailscaleLogStream(StreamInternals):
             overlap=settings.overlap,
         )
 
+    def advance_bookmark(self, context: Context | None, window: Window) -> str:
+        """Move the bookmark past a completed window, never backwards; return it."""
+        state = self.get_context_state(context)
+        bookmark = self.bookmark_after(window)
+        current = self.starting_bookmark(context)
+        if current is not None and current > bookmark:
+            return current
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = bookmark
+        return bookmark
+
     def commit_window(self, context: Context | None, window: Window) -> str:
         """Move the bookmark past a completed window and write STATE; return the bookmark."""
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = bookmark = self.bookmark_after(window)
+        bookmark = self.advance_bookmark(context, window)
         if self.get_batch_config(self.config):
             # In batch mode the records are still in a batch file that no BATCH message
             # has announced; the SDK writes STATE right after each BATCH message.
@@ -209,35 +144,99 @@ class TailscaleLogStream(StreamInternals):
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tailnet = str((context or {}).get("tailnet", "-"))
-        sync_range = self.plan(context)
-        self._warn_unavailable(sync_range, tailnet)
+        if (self.name, tailnet) in self.services.fed:
+            self.logger.info("%s [tailnet %s]: read together with its log.", self.name, tailnet)
+            return
+        companions = self._take_companions(context, tailnet)
+        views: list[TailscaleLogStream] = [self, *companions]
+        ranges = [view.plan(context) for view in views]
+        for view, span in zip(views, ranges, strict=True):
+            view._warn_unavailable(span, tailnet)
+        sync_range = merge_ranges(ranges)
         if sync_range.is_empty:
             self.logger.info("%s [tailnet %s]: nothing new to read yet.", self.name, tailnet)
             return
         self.choose_record_writer()
         try:
-            yield from run_windows(self._window_job(context, tailnet, sync_range))
+            yield from run_windows(self._window_job(context, tailnet, sync_range, companions))
         except SkipPartitionError as exc:
-            self.services.report.partition_skipped(self.name, tailnet, str(exc))
+            for view in views:
+                self.services.report.partition_skipped(view.name, tailnet, str(exc))
             self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
         except (ApiRequestError, MissingScopeError) as exc:
             # One bad tailnet must not stop the others; the run still fails at the end.
-            self.services.report.tailnet_failed(self.name, tailnet, str(exc))
+            for view in views:
+                self.services.report.tailnet_failed(view.name, tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
         finally:
             self.flush_records()
 
-    def _window_job(self, context: Context | None, tailnet: str, span: SyncRange) -> WindowJob:
+    def _take_companions(self, context: Context | None, tailnet: str) -> list[TailscaleLogStream]:
+        """The later selected streams of this log, now fed by this stream's read."""
+        companions = [
+            view
+            for view in self.services.views.get(self.log_kind, [])
+            if view is not self and view.selected and (view.name, tailnet) not in self.services.fed
+        ]
+        for view in companions:
+            self.services.fed.add((view.name, tailnet))
+            view.start_partition(context)
+            view.announce()
+        return companions
+
+    @property
+    def read_ahead_depth(self) -> int:
+        """Windows in flight; 1 when recording or replaying, whose files are numbered in order."""
+        settings = self.services.settings
+        if settings.record_dir or settings.replay_dir:
+            return 1
+        return settings.read_ahead_windows
+
+    def start_partition(self, context: Context | None) -> None:
+        """Prepare to read one partition (admin_audit loads its cursor here)."""
+
+    def _window_job(
+        self,
+        context: Context | None,
+        tailnet: str,
+        span: SyncRange,
+        companions: list[TailscaleLogStream],
+    ) -> WindowJob:
         settings = self.services.settings
         planner = WindowPlanner(span, size=self.window_size, min_size=settings.min_window)
         started_at = self.starting_bookmark(context)
         replication_key = str(self.replication_key)
-        time_field = self.time_field
+        fed = CompanionSet(list(companions), tailnet)
+
+        def records(window: Window, entries: Iterator[Any]) -> Iterator[dict[str, Any]]:
+            feeds = fed.start_window(window)
+
+            def own() -> Iterator[dict[str, Any]]:
+                for entry in entries:
+                    for feed in feeds:
+                        feed.add(entry)
+                    yield from self.shape_entry(entry, tailnet, window)
+
+            return ordered(own(), self.window_order())
 
         def read(window: Window) -> Iterator[dict[str, Any]]:
-            return self.order_window(
-                self.read_window(window, context, tailnet, can_shrink=planner.can_shrink)
+            return records(
+                window, self.read_entries(window, context, can_shrink=planner.can_shrink)
             )
+
+        def parse(window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
+            with closing(spool):
+                yield from records(window, iter_log_entries(self.sniffed(spool, context)))
+
+        def fetch(window: Window, cancel: threading.Event) -> BinaryIO:
+            return self.fetch_ahead(window, context, planner.can_shrink, cancel)
+
+        def commit(window: Window) -> str:
+            for feed in fed.finish_window():
+                view = cast("TailscaleLogStream", feed.companion)
+                view.advance_bookmark(context, window)
+                self.services.report.window_done(view.name, new=feed.emitted, reread=0)
+            return self.commit_window(context, window)
 
         return WindowJob(
             stream=self.name,
@@ -252,64 +251,16 @@ class TailscaleLogStream(StreamInternals):
             report=self.services.report,
             logger=self.logger,
             read=read,
-            commit=lambda window: self.commit_window(context, window),
+            commit=commit,
             key=self.record_key,
-            on_end_bound=lambda record, window: record[time_field] >= format_timestamp(window.end),
+            on_end_bound=self.on_end_bound,
+            read_ahead=ReadAhead(self.read_ahead_depth, fetch),
+            parse=parse,
             is_reread=(
                 (lambda record: record[replication_key] <= started_at)
                 if started_at
                 else (lambda _record: False)
             ),
-        )
-
-    def read_window(
-        self, window: Window, context: Context | None, tailnet: str, *, can_shrink: bool
-    ) -> Iterator[dict[str, Any]]:
-        """Request one window and yield its records; raise on any failure."""
-        settings = self.services.settings
-        http_request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=window)
-        )
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-        )
-        clock = self.services.clock
-        deadline = clock() + settings.request_deadline
-        try:
-            response = send(
-                self.requests_session, prepared, self.authenticator, timeout=self.timeout
-            )
-        except requests.exceptions.ReadTimeout as exc:
-            if can_shrink:
-                raise WindowTooLargeError("a read timeout") from exc
-            raise
-        except MissingRecordingError as exc:
-            # Retrying cannot conjure a recording; fail with its message at once.
-            raise ApiRequestError(f"{self.name}: {exc}") from None
-        with closing(response):
-            check_response(response, self._response_rules(can_shrink))
-            body = deadline_reader(response, deadline - clock(), clock)
-            limit = settings.max_response_bytes if can_shrink else None
-            for entry in iter_log_entries(body, max_bytes=limit):  # type: ignore[arg-type]
-                try:
-                    yield self.shape(entry, tailnet)
-                except RejectedEntryError as exc:
-                    self._reject(exc, window, tailnet)
-
-    def _response_rules(self, can_shrink: bool) -> ResponseRules:
-        settings = self.services.settings
-        return ResponseRules(
-            stream=self.name,
-            api_url=settings.api_url,
-            can_shrink=can_shrink,
-            # The body limit exists to split windows; at the minimum size there is
-            # nothing smaller to try, and streaming keeps memory flat anyway.
-            max_body_bytes=settings.max_response_bytes if can_shrink else None,
-            on_forbidden=self.on_forbidden,
-            secrets=self.services.secrets,
         )
 
     def _reject(self, error: RejectedEntryError, window: Window, tailnet: str) -> None:
@@ -337,22 +288,3 @@ class TailscaleLogStream(StreamInternals):
             self.retention.days,
             lost_to.isoformat(),
         )
-
-    # ---- The connection test --------------------------------------------------------
-
-    def check_connection(self, tailnet: str) -> str | None:
-        """Read one small recent window; None if the stream is usable, else why not."""
-        end = floor_to_second(utc_now() - self.services.settings.lag)
-        window = Window(end - timedelta(minutes=5), end)
-        try:
-            for _ in self.read_window(window, {"tailnet": tailnet}, tailnet, can_shrink=False):
-                pass
-        except (SkipPartitionError, TailscaleUserError) as exc:
-            return str(exc)
-        except (RetriableError, WindowTooLargeError, BodyError) as exc:
-            return f"the API did not answer usefully ({describe(exc)}); try again later."
-        except requests.exceptions.RequestException as exc:
-            return (
-                f"{self.services.settings.api_url} is unreachable ({describe(exc)}); check api_url."
-            )
-        return None

@@ -8,6 +8,7 @@ with one line for the user.
 from __future__ import annotations
 
 import time
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from tap_tailscale.errors import ApiRequestError, AuthenticationError, redact
 from tap_tailscale.retry import RetriableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_tailscale.auth import TailscaleAuthenticator
 
@@ -159,3 +160,33 @@ def deadline_reader(
 ) -> DeadlineReader:
     """The response's body behind a deadline of `seconds` from now."""
     return DeadlineReader(response.raw, clock() + seconds, clock)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Everything one window's request needs besides the request itself."""
+
+    session: requests.Session
+    authenticator: TailscaleAuthenticator
+    timeout: float
+    deadline_seconds: float
+    clock: Callable[[], float]
+
+
+@contextmanager
+def open_body(
+    prepared: requests.PreparedRequest, exchange: Exchange, rules: ResponseRules
+) -> Iterator[DeadlineReader]:
+    """Send the request, check its status, and give its body behind the total deadline."""
+    deadline = exchange.clock() + exchange.deadline_seconds
+    try:
+        response = send(
+            exchange.session, prepared, exchange.authenticator, timeout=exchange.timeout
+        )
+    except requests.exceptions.ReadTimeout as exc:
+        if rules.can_shrink:
+            raise WindowTooLargeError("a read timeout") from exc
+        raise
+    with closing(response):
+        check_response(response, rules)
+        yield DeadlineReader(response.raw, deadline, exchange.clock)

@@ -21,7 +21,9 @@ from tap_tailscale.retry import RetriableError
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterator
+    from typing import BinaryIO
 
+    from tap_tailscale.readahead import ReadAhead
     from tap_tailscale.report import RunReport
     from tap_tailscale.retry import RetryPolicy
     from tap_tailscale.windows import Window, WindowPlanner
@@ -52,10 +54,31 @@ class WindowJob:
     on_end_bound: Callable[[Record, Window], bool]
     #: True for a record the previous run already emitted (the overlap re-read).
     is_reread: Callable[[Record], bool]
+    #: Fetches later windows while this one is written; None reads one at a time.
+    read_ahead: ReadAhead | None = None
+    #: Every record of a window whose body was read ahead into a spool.
+    parse: Callable[[Window, BinaryIO], Iterator[Record]] | None = None
 
 
 def run_windows(job: WindowJob) -> Iterator[Record]:
     """Yield every record of the partition's range, committing window by window."""
+    try:
+        yield from _run(job)
+    finally:
+        if job.read_ahead is not None:
+            job.read_ahead.close()
+
+
+def _records(job: WindowJob, window: Window) -> Iterator[Record]:
+    ahead = job.read_ahead
+    if ahead is None or job.parse is None:
+        return job.read(window)
+    ahead.schedule(job.planner.upcoming(ahead.active_depth))
+    fetched = ahead.take(window)
+    return job.read(window) if fetched is None else job.parse(window, fetched.result())
+
+
+def _run(job: WindowJob) -> Iterator[Record]:
     boundary_keys: set[str] = set()
     attempt = 0
     planner = job.planner
@@ -63,7 +86,7 @@ def run_windows(job: WindowJob) -> Iterator[Record]:
         counts = [0, 0]
         window_keys: set[str] = set()
         try:
-            for record in job.read(window):
+            for record in _records(job, window):
                 key = job.key(record)
                 if key in boundary_keys:  # an event exactly on a shared bound
                     continue
@@ -72,6 +95,7 @@ def run_windows(job: WindowJob) -> Iterator[Record]:
                 counts[job.is_reread(record)] += 1
                 yield record
         except (WindowTooLargeError, *RETRIABLE) as exc:
+            _discard_read_ahead(job, exc)
             if planner.can_shrink and _smaller_window_helps(exc):
                 _log_shrink(job, window, exc, planner.shrink().total_seconds())
                 continue
@@ -93,6 +117,16 @@ def run_windows(job: WindowJob) -> Iterator[Record]:
             counts[1],
             bookmark,
         )
+
+
+def _discard_read_ahead(job: WindowJob, error: BaseException) -> None:
+    """A failed window makes what was read ahead suspect: drop it, and slow down on 429."""
+    if job.read_ahead is None:
+        return
+    if isinstance(error, RetriableError) and error.is_rate_limit:
+        job.read_ahead.rate_limited()
+    else:
+        job.read_ahead.discard()
 
 
 def _smaller_window_helps(error: BaseException) -> bool:

@@ -62,6 +62,11 @@ class StreamInternals(RESTStream[Window]):
             # buffered records out, so they go out one by one.
             self.flush_records()
 
+    def announce(self) -> None:
+        """Write this stream's SCHEMA now, before records it gets from another stream's read."""
+        self._write_schema_message()
+        self.choose_record_writer()
+
     def write_record(self, record: dict[str, Any]) -> None:
         """Emit one record of this stream now (a companion stream fed by another's read)."""
         self._write_record_message(record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,6 +32,10 @@ class StreamServices:
     #: Monotonic seconds, for request deadlines; injectable in tests.
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: The streams of each log (configuration, network), in sync order.
+    views: dict[str, list[Any]] = field(default_factory=dict)
+    #: (stream, tailnet) pairs already read this run together with another stream.
+    fed: set[tuple[str, str]] = field(default_factory=set)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
 

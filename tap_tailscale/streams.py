@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from itertools import groupby
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
+    from tap_tailscale.shared_reads import WindowOrder
     from tap_tailscale.windows import Window
 
 _CURSOR_TIME_WIDTH = len("2024-01-01T00:00:00.000000Z")
@@ -153,17 +153,44 @@ class AdminAuditStream(_ConfigurationLogStream):
         return frontier
 
     @override
-    def request_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+    def start_partition(self, context: Context | None) -> None:
         self._last_cursor = self.starting_bookmark(context)
+
+    @override
+    def request_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        self.start_partition(context)
         yield from super().request_records(context)
 
     @override
-    def order_window(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        # The API orders events by time, but events sharing a timestamp come in no
-        # defined order; sorting each such group by cursor makes "strictly after the
-        # cursor" a safe test, also when a broken window is read again.
-        for _, group in groupby(records, key=lambda record: record["event_time"]):
-            for record in sorted(group, key=lambda record: record["cursor"]):
-                if self._last_cursor is None or record["cursor"] > self._last_cursor:
-                    self._last_cursor = record["cursor"]
-                    yield record
+    def window_order(self) -> WindowOrder:
+        return _CursorOrder(self)
+
+
+class _CursorOrder:
+    """admin_audit's order: events sharing a timestamp sorted by cursor, each once.
+
+    The API orders events by time, but events sharing a timestamp come in no defined
+    order; sorting each such group by cursor makes "strictly after the cursor" a safe
+    test, also when a broken window is read again.
+    """
+
+    def __init__(self, stream: AdminAuditStream) -> None:
+        self._stream = stream
+        self._group: list[dict[str, Any]] = []
+
+    def push(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        ready: list[dict[str, Any]] = []
+        if self._group and self._group[0]["event_time"] != record["event_time"]:
+            ready = self.finish()
+        self._group.append(record)
+        return ready
+
+    def finish(self) -> list[dict[str, Any]]:
+        group, self._group = sorted(self._group, key=lambda r: r["cursor"]), []
+        ready = []
+        for record in group:
+            last = self._stream._last_cursor
+            if last is None or record["cursor"] > last:
+                self._stream._last_cursor = record["cursor"]
+                ready.append(record)
+        return ready

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
@@ -21,6 +22,7 @@ from tap_tailscale.settings import Settings, log_unknown_settings
 from tap_tailscale.settings_schema import SETTINGS
 from tap_tailscale.state_check import check_state
 from tap_tailscale.streams import AdminAuditStream, ConfigurationAuditStream, NetworkFlowStream
+from tap_tailscale.tailnet_names import resolve_tailnet_names
 
 if TYPE_CHECKING:
     import requests
@@ -69,11 +71,15 @@ class TapTailscale(TapInternals):
     @override
     def discover_streams(self) -> list[Stream]:
         services = self.services
-        return [
+        streams: list[TailscaleLogStream] = [
             ConfigurationAuditStream(self, services),
             NetworkFlowStream(self, services),
             AdminAuditStream(self, services),
         ]
+        services.views = {}
+        for stream in streams:
+            services.views.setdefault(stream.log_kind, []).append(stream)
+        return list(streams)
 
     @cached_property
     def authenticator(self) -> TailscaleAuthenticator:
@@ -105,7 +111,25 @@ class TapTailscale(TapInternals):
     def before_sync(self) -> None:
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
-        _ = self.authenticator
+        self.resolve_tailnets()
+
+    def resolve_tailnets(self) -> None:
+        """Learn the real name of `-`, for the records and the connection test.
+
+        The configuration streams sync first and learn it from their first body, so
+        only a run without them spends a request on it.
+        """
+        reads_configuration = any(
+            stream.selected and getattr(stream, "log_kind", None) == "configuration"
+            for stream in self.streams.values()
+        )
+        if reads_configuration:
+            return
+        self.services.tailnet_names.update(
+            resolve_tailnet_names(
+                self.settings.tailnets, self.settings, self.http_session, self.authenticator
+            )
+        )
 
     @override
     def after_sync(self) -> None:
@@ -128,7 +152,9 @@ class TapTailscale(TapInternals):
 
         Returns (stream, tailnet, problem) rows; problem is None when the stream is usable.
         """
-        _ = self.authenticator
+        with contextlib.suppress(TailscaleUserError):
+            # A rejected credential is reported per stream below, with the rest.
+            self.resolve_tailnets()
         return [
             (name, tailnet, stream.check_connection(tailnet))
             for name, stream in self.streams.items()
@@ -141,7 +167,9 @@ class TapTailscale(TapInternals):
         rows = self.connection_report()
         for stream, tailnet, problem in rows:
             verdict = "OK" if problem is None else f"NOT USABLE: {problem}"
-            self.logger.info("Connection test: %s [tailnet %s]: %s", stream, tailnet, verdict)
+            name = self.services.tailnet_name(tailnet)
+            label = tailnet if name == tailnet else f"{tailnet} = {name}"
+            self.logger.info("Connection test: %s [tailnet %s]: %s", stream, label, verdict)
         usable = sum(problem is None for *_, problem in rows)
         self.logger.info("Connection test: %d of %d stream checks usable.", usable, len(rows))
         if rows and usable == 0:

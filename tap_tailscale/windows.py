@@ -120,6 +120,21 @@ class WindowPlanner:
         end = min(self.cursor + self.size, self.range.end)
         return Window(self.cursor, end)
 
+    def upcoming(self, count: int) -> list[Window]:
+        """The next `count` windows if every one succeeds (for reading ahead)."""
+        ahead = WindowPlanner(
+            SyncRange(self.cursor, self.range.end),
+            size=self.max_size,
+            min_size=self.min_size,
+            grow_after=self.grow_after,
+        )
+        ahead.size, ahead._successes = self.size, self._successes
+        windows: list[Window] = []
+        while len(windows) < count and (window := ahead.current()) is not None:
+            windows.append(window)
+            ahead.complete(window)
+        return windows
+
     @property
     def can_shrink(self) -> bool:
         """False once the window is at its minimum size."""
@@ -139,3 +154,9 @@ class WindowPlanner:
         if self.size < self.max_size and self._successes >= self.grow_after:
             self.size = min(self.size * 2, self.max_size)
             self._successes = 0
+
+
+def merge_ranges(ranges: list[SyncRange]) -> SyncRange:
+    """One range covering every non-empty range (streams that share one read)."""
+    spans = [span for span in ranges if not span.is_empty] or ranges[:1]
+    return SyncRange(start=min(span.start for span in spans), end=max(span.end for span in spans))

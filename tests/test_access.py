@@ -51,9 +51,9 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     result = run_cli(["--test"], config=fast_settings(emulator.url), tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = connection_lines(result.stderr)
-    assert "configuration_audit [tailnet -]: OK" in lines
-    assert "network_flow [tailnet -]: OK" in lines
-    assert "admin_audit [tailnet -]: OK" in lines
+    assert "configuration_audit [tailnet - = example.com]: OK" in lines
+    assert "network_flow [tailnet - = example.com]: OK" in lines
+    assert "admin_audit [tailnet - = example.com]: OK" in lines
     assert "3 of 3 stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
@@ -69,7 +69,7 @@ def test_connection_test_names_a_missing_scope(emulator: Emulator, tmp_path: Pat
     )
     assert "NOT USABLE" in network
     assert "logs:network:read" in network
-    assert "configuration_audit [tailnet -]: OK" in connection_lines(result.stderr)
+    assert "configuration_audit [tailnet - = example.com]: OK" in connection_lines(result.stderr)
 
 
 def test_connection_test_reports_flow_logs_off_the_plan(make_emulator: Any, tmp_path: Path) -> None:
