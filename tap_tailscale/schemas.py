@@ -12,6 +12,8 @@ from singer_sdk import typing as th
 # repository checks against meltano.yml and the README.
 from singer_sdk.typing import Property
 
+from tap_tailscale.admin_audit import schema as admin_audit_schema
+
 # `old`/`new` are whatever JSON the API sent. Every JSON value matches exactly one of
 # these types or the null that Property adds for optional fields, so `oneOf` is exact.
 # (A plain type list makes the SDK's built-in tests
@@ -140,49 +142,5 @@ NETWORK_FLOW = th.PropertiesList(
     EXTRA_FIELDS,
 ).to_dict()
 
-ADMIN_AUDIT = th.PropertiesList(
-    Property(
-        "cursor",
-        th.StringType,
-        required=True,
-        description="Fixed-width UTC event time joined to event_id; sorts in event order.",
-    ),
-    Property("event_id", th.StringType, required=True),
-    TAILNET,
-    Property("event_time", TIMESTAMP, required=True),
-    Property("source", th.StringType),
-    Property("category", th.StringType),
-    Property("event_type", th.StringType, description="Tailscale's TARGET.ACTION[.PROPERTY]."),
-    Property("action", th.StringType, description="Normalized `resource:verb`."),
-    Property("severity", th.StringType, description="high, medium or info."),
-    Property(
-        "actor",
-        th.ObjectType(
-            Property("id", th.StringType),
-            Property("type", th.StringType),
-            Property("login_name", th.StringType),
-            Property("display_name", th.StringType),
-            Property("tags", th.ArrayType(th.StringType)),
-        ),
-    ),
-    Property(
-        "target",
-        th.ObjectType(
-            Property("id", th.StringType),
-            Property("name", th.StringType),
-            Property("type", th.StringType),
-            Property("property", th.StringType),
-        ),
-    ),
-    Property("origin", th.StringType),
-    Property("outcome", th.StringType, description="success, or failure when `error` is set."),
-    Property("error", th.StringType),
-    Property("summary", th.StringType),
-    Property("old", ANY_JSON),
-    Property("new", ANY_JSON),
-    Property(
-        "policy_diff",
-        th.StringType,
-        description="Unified diff of the ACL policy, for policy changes with both versions.",
-    ),
-).to_dict()
+# Lives with the admin_audit package, beside the record builder it describes.
+ADMIN_AUDIT = admin_audit_schema.ADMIN_AUDIT

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import override
 
 from tap_tailscale import schemas
+from tap_tailscale.admin_audit import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.client import SkipPartitionError, TailscaleLogStream
 from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
-from tap_tailscale.normalize import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.records import configuration_record, network_record
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 
