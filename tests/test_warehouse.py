@@ -20,10 +20,10 @@ from jsonschema import Draft7Validator, FormatChecker
 from tap_tailscale.keys import configuration_event_id
 from tap_tailscale.timeutil import normalize_timestamp
 from tests.conftest import NOW, fast_settings, run_tap
-from tests.e2e.edge_values import EDGE_VALUES, canonical, inject, loaded
+from tests.e2e.edge_values import EDGE_VALUES, canonical, emulator_package, inject, loaded
 
 if TYPE_CHECKING:
-    from tailscale_emulator import Emulator
+    Emulator = Any  # tailscale_emulator.Emulator (its home is moving)
     from tests.conftest import TapRun
 
 START = NOW - timedelta(hours=8)
@@ -48,21 +48,19 @@ def _is_rfc3339(value: object) -> bool:
 
 @pytest.fixture(scope="module")
 def edge_emulator() -> Any:
-    from tailscale_emulator import Emulator, EmulatorConfig  # noqa: PLC0415
-    from tailscale_emulator.dataset import TailnetConfig  # noqa: PLC0415
-
-    config = EmulatorConfig(
+    package = emulator_package()
+    config = package.EmulatorConfig(
         dataset_start=START - timedelta(hours=1),
         dataset_end=NOW,
         tailnets={
-            TAILNET: TailnetConfig(
+            TAILNET: package.TailnetConfig(
                 config_event_interval_seconds=300,
                 network_nodes=4,
                 network_interval_seconds=300,
             )
         },
     )
-    with Emulator(config) as running:
+    with package.Emulator(config) as running:
         inject(running.dataset)
         yield running
 

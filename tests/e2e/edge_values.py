@@ -9,12 +9,14 @@ count and key helpers, which read the same patched dataset, agree with what it s
 
 from __future__ import annotations
 
+import importlib
 import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from types import ModuleType
 
 # Integers stay within u64 / i64: the emulator encodes bodies with orjson.
 EDGE_VALUES: tuple[Any, ...] = (
@@ -36,6 +38,14 @@ EDGE_VALUES: tuple[Any, ...] = (
 )
 NODELESS_EVERY = 7  # about one network report in seven loses its nodeId
 EXTRA_EVERY = 5  # about one in five gains a field the schema does not know
+
+
+def emulator_package() -> ModuleType:
+    """The emulator package (Emulator, EmulatorConfig, TailnetConfig), wherever it lives."""
+    try:
+        return importlib.import_module("tailscale_emulator")
+    except ImportError:  # a checkout from before it moved out of the tap package
+        return importlib.import_module("tap_tailscale.emulator")
 
 
 def _pick(*parts: Any) -> int:
