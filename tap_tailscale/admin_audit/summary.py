@@ -40,24 +40,27 @@ _IRREGULAR = {
     "make": "made",
     "transfer": "transferred",
 }
-# A placeholder and the word before it, which is dropped when the value starts with
-# the same word ("invite {t}" with "invite for bob" reads "invite for bob").
-_PLACEHOLDER = re.compile(r"(?:(\S+) )?\{(\w+)\}")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def fill(template: str, fields: Mapping[str, str]) -> str:
-    """`template` with its placeholders filled, never repeating a word at a seam."""
+    """`template` with its placeholders filled, never repeating a word at a seam.
 
-    def replace(match: re.Match[str]) -> str:
-        before, value = match.group(1), fields[match.group(2)]
-        if before is None:
-            return value
+    When a value starts with the word just before its placeholder ("invite {t}" with
+    "invite for bob"), that word is written once.
+    """
+    out = ""
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        out += template[position : match.start()]
+        value = fields[match.group(1)]
+        head, space, last = out.rstrip(" ").rpartition(" ")
         first = value.split(" ", 1)[0]
-        if first and first.lower() == before.lower():
-            return value
-        return f"{before} {value}"
-
-    return _PLACEHOLDER.sub(replace, template)
+        if out.endswith(" ") and first and last.lower() == first.lower():
+            out = head + space
+        out += value
+        position = match.end()
+    return out + template[position:]
 
 
 def past_tense(verb: str) -> str:
