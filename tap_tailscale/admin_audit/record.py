@@ -9,7 +9,7 @@ from tap_tailscale.admin_audit.actions import KNOWN_EVENTS, event_type, normaliz
 from tap_tailscale.admin_audit.cursor import make_cursor
 from tap_tailscale.admin_audit.fields import key, mapping, text
 from tap_tailscale.admin_audit.findings import findings
-from tap_tailscale.admin_audit.policy import NOT_ANALYSED, analyse_policy
+from tap_tailscale.admin_audit.policy import NOT_ANALYSED, PolicyAnalysis, analyse_policy
 from tap_tailscale.admin_audit.policy_diff import policy_diff
 from tap_tailscale.admin_audit.rules import Facts
 from tap_tailscale.admin_audit.severity import SeverityPolicy, highest
@@ -71,6 +71,23 @@ def _actor(actor: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _facts(
+    event: Mapping[str, Any], ev_type: str, *, failed: bool, analysis: PolicyAnalysis
+) -> Facts:
+    return Facts(
+        event_type=ev_type,
+        known=ev_type in KNOWN_EVENTS,
+        actor_type=key(text(mapping(event.get("actor")).get("type"))),
+        origin=key(text(event.get("origin"))),
+        failed=failed,
+        old=event.get("old"),
+        new=event.get("new"),
+        details=text(event.get("actionDetails")),
+        policy_risks=analysis.risks,
+        policy_error=analysis.error,
+    )
+
+
 def admin_audit_record(
     event: Mapping[str, Any],
     *,
@@ -96,18 +113,7 @@ def admin_audit_record(
     event_id, event_time = text(event.get("event_id")), _event_time(event)
     failed = is_failure(key(ttype), error)
     analysis = analyse_policy(old, new) if key(prop) == "ACL" else NOT_ANALYSED
-    facts = Facts(
-        event_type=ev_type,
-        known=ev_type in KNOWN_EVENTS,
-        actor_type=key(text(actor.get("type"))),
-        origin=key(text(event.get("origin"))),
-        failed=failed,
-        old=old,
-        new=new,
-        details=text(event.get("actionDetails")),
-        policy_risks=analysis.risks,
-        policy_error=analysis.error,
-    )
+    facts = _facts(event, ev_type, failed=failed, analysis=analysis)
     hits = findings(facts, policy)
     base = policy.severity(action)
     return {
