@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_tailscale.emulator import Emulator, EmulatorConfig
+from tailscale_emulator import Emulator, EmulatorConfig
 from tap_tailscale.errors import TailscaleUserError
 from tap_tailscale.tap import TapTailscale
 

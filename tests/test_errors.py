@@ -12,7 +12,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_tailscale.emulator import Credential, Emulator, FaultPlan, TailnetConfig
+from tailscale_emulator import Credential, Emulator, FaultPlan, TailnetConfig
 from tap_tailscale.errors import ApiRequestError
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
