@@ -21,14 +21,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamps re-install when the package metadata changes. The demo needs the tap (for the
-# emulator) and Meltano; tests and lint also need the [test] extra.
-$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e . '$(MELTANO_SPEC)'
+# Stamps re-install when the package metadata changes. The demo needs the tap, the
+# emulator (its own distribution in emulator/) and Meltano; tests and lint also need the [test] extra.
+$(VENV)/.installed-demo: pyproject.toml emulator/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e . -e ./emulator '$(MELTANO_SPEC)'
 	touch $@
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]' '$(MELTANO_SPEC)'
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./emulator '$(MELTANO_SPEC)'
 	touch $@ $(VENV)/.installed-demo
 
 venv: $(VENV)/.installed

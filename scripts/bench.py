@@ -93,7 +93,7 @@ def run_measured(command: list[str], *, stderr_path: Path) -> tuple[float, float
 
 def start_emulator(args: list[str]) -> tuple[subprocess.Popen[str], str]:
     """Start the emulator as its own process; return it and its base URL."""
-    command = [sys.executable, "-m", "tap_tailscale.emulator", "--port", "0", *args]
+    command = [sys.executable, "-m", "tailscale_emulator", "--port", "0", *args]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )

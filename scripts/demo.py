@@ -112,7 +112,7 @@ def main() -> int:
     args = parser.parse_args()
 
     # Imported here so `--help` works before the package is installed.
-    from tap_tailscale.emulator import (  # noqa: PLC0415
+    from tailscale_emulator import (  # noqa: PLC0415
         DEFAULT_API_KEY,
         Emulator,
         EmulatorConfig,

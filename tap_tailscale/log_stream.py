@@ -28,7 +28,7 @@ from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetryPolicy
 from tap_tailscale.runner import WindowJob, run_windows
 from tap_tailscale.shared_reads import ArrivalOrder, CompanionSet, WindowOrder, ordered
-from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
+from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now, widen_bookmark
 from tap_tailscale.window_io import WindowIO
 from tap_tailscale.windows import SyncRange, Window, WindowPlanner, merge_ranges, plan_range
 
@@ -100,7 +100,9 @@ class TailscaleLogStream(WindowIO):
         state = self.get_context_state(context)
         if state.get("replication_key") == self.replication_key:
             value = state.get("replication_key_value")
-            return str(value) if value else None
+            # Bookmarks of earlier versions have six fractional digits; widened, they
+            # compare as strings with today's nine.
+            return widen_bookmark(str(value)) if value else None
         return None
 
     def plan(self, context: Context | None) -> SyncRange:

@@ -2,9 +2,10 @@
 
 The SDK's per-record type conforming is switched off for speed (it was about a third of
 a naive tap's time), so this module is where types are made right: timestamps are
-normalized once, unknown top-level fields are kept under `extra_fields`, and an entry
-whose shape would break the schema is rejected with a reason instead of crashing the
-run. The caller logs and counts rejects.
+normalized once, values of any JSON type (`old`, `new`) become JSON text, unknown
+top-level fields are kept under `extra_fields`, and an entry whose shape would break the
+schema is rejected with a reason instead of crashing the run. The caller logs and counts
+rejects.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
+import msgspec
 
 from tap_tailscale.keys import configuration_key, network_flow_id
-from tap_tailscale.schemas import TRAFFIC_KINDS
 from tap_tailscale.timeutil import (
     InvalidTimestampError,
     normalize_optional_timestamp,
@@ -23,6 +23,9 @@ from tap_tailscale.timeutil import (
 )
 
 U64_MAX = 2**64 - 1
+# The network log's traffic arrays. Defined here, not in schemas (which imports this
+# module), so that any module may import records without an import cycle.
+TRAFFIC_KINDS = ("virtualTraffic", "subnetTraffic", "exitTraffic", "physicalTraffic")
 
 CONFIGURATION_FIELDS = frozenset(
     (
@@ -57,37 +60,29 @@ class RejectedEntryError(ValueError):
         self.key = key
 
 
-def _extras(entry: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
+def _extras(entry: Mapping[str, Any], known: frozenset[str]) -> str | None:
+    """Unknown top-level fields as JSON text of one object, or None when there are none."""
     if len(entry) <= len(known) and known.issuperset(entry):
         return None
-    return {k: json_safe(v) for k, v in entry.items() if k not in known} or None
+    return json_text({k: v for k, v in entry.items() if k not in known} or None)
 
 
-def json_safe(value: Any) -> Any:
-    """`value` with integers outside 64 bits turned into exact decimal strings.
+# Decimal (how the body parser reads any number with a fraction) is written as the digits
+# the API sent, and integers of any size exactly; neither orjson nor the stdlib does both.
+_JSON_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
-    Free-form JSON (`old`, `new`, unknown fields) may hold any integer, but Singer
-    writers encode at most 64-bit ones; a string keeps every digit.
+
+def json_text(value: Any) -> str | None:
+    """A JSON value of any type as JSON text, or None when there is no value.
+
+    Every loader stores text as text, so one string column holds strings, booleans,
+    numbers, arrays and objects without losing which is which: the string `"true"`
+    arrives quoted, the boolean `true` bare, and `18446744073709551616` with every digit.
+    A JSON null and a missing value are both None (SQL NULL, not the text `null`).
     """
-    kind = type(value)
-    if kind is str or value is None:
-        return value
-    if kind is int:
-        return value if -(2**63) <= value <= U64_MAX else str(value)
-    if kind is dict or kind is list:
-        # orjson encodes exactly the integers kept above and refuses any other, so a
-        # container it encodes needs no copy (a C call instead of a Python walk).
-        try:
-            orjson.dumps(value)
-        except TypeError:
-            pass
-        else:
-            return value
-    if isinstance(value, list):
-        return [json_safe(item) for item in value]
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    return value
+    if value is None:
+        return None
+    return _JSON_ENCODER.encode(value).decode()
 
 
 def _check_object(value: Any, field: str, key: str) -> None:
@@ -147,8 +142,8 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         "actor": actor,
         "target": target,
         "action": action,
-        "old": json_safe(old),
-        "new": json_safe(new),
+        "old": json_text(old),
+        "new": json_text(new),
         "actionDetails": details,
         "error": error,
         "extra_fields": _extras(entry, CONFIGURATION_FIELDS),
@@ -180,8 +175,9 @@ def network_record(entry: Any, tailnet: str) -> dict[str, Any]:
     key = network_flow_id(entry)
     get = entry.get
     node_id = get("nodeId")
-    if not isinstance(node_id, str) or not node_id:
-        raise RejectedEntryError("`nodeId` is missing or not a string", key)
+    # A report without a node is still a report: only `logged` decides its window.
+    if node_id is not None and not isinstance(node_id, str):
+        raise RejectedEntryError(f"`nodeId` is {type(node_id).__name__}, not a string", key)
     try:
         logged = normalize_timestamp(entry["logged"])
         start = normalize_optional_timestamp(get("start"))

@@ -12,25 +12,25 @@ from singer_sdk import typing as th
 # repository checks against meltano.yml and the README.
 from singer_sdk.typing import Property
 
-# `old`/`new` are whatever JSON the API sent. Every JSON value matches exactly one of
-# these types or the null that Property adds for optional fields, so `oneOf` is exact.
-# (A plain type list makes the SDK's built-in tests
-# treat the column as boolean, and an empty schema breaks its type detection.)
-ANY_JSON = th.CustomType(
-    {"oneOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean")]}
-)
+from tap_tailscale.admin_audit import schema as admin_audit_schema
+from tap_tailscale.records import TRAFFIC_KINDS
+
+# `old`/`new` may be any JSON value. They are sent as JSON text (records.json_text): a
+# string column loads losslessly into every target and survives the SDK's flattening,
+# whereas a polymorphic type (oneOf, a type list) is mapped to one SQL type by each
+# loader, differently, and broke DuckDB, flattening and PostgreSQL (README, "How old/new
+# land in your warehouse"). contentMediaType tells readers the text is JSON.
+JSON_TEXT = th.CustomType({"type": ["string", "null"], "contentMediaType": "application/json"})
 # u64 counters: JSON Schema integers have no width limit, unlike a 53-bit float.
 COUNTER = th.IntegerType(minimum=0, maximum=2**64 - 1)
 TIMESTAMP = th.DateTimeType
 
 EXTRA_FIELDS = Property(
     "extra_fields",
-    # No "properties" key: the SDK's flattener drops an object declared with an empty
-    # one, and keeps this as a JSON text column instead.
-    th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
+    JSON_TEXT,
     description=(
-        "Top-level fields the API sent that this schema does not know yet, kept rather "
-        "than dropped so a new API field is never lost."
+        "Top-level fields the API sent that this schema does not know yet, as the JSON text "
+        "of one object (null when there are none), kept so a new API field is never lost."
     ),
 )
 TAILNET = Property(
@@ -69,7 +69,7 @@ CONFIGURATION_AUDIT = th.PropertiesList(
         "eventTime",
         TIMESTAMP,
         required=True,
-        description="When the event happened, UTC, fixed width with microseconds.",
+        description="When the event happened: UTC, every digit the API sent, padded to nine.",
     ),
     Property("type", th.StringType),
     Property(
@@ -82,8 +82,12 @@ CONFIGURATION_AUDIT = th.PropertiesList(
     Property("actor", ACTOR),
     Property("target", TARGET),
     Property("action", th.StringType),
-    Property("old", ANY_JSON),
-    Property("new", ANY_JSON),
+    Property(
+        "old",
+        JSON_TEXT,
+        description="Value of `target.property` before, as JSON text (a string is quoted).",
+    ),
+    Property("new", JSON_TEXT, description="Value after, as JSON text; null if none was sent."),
     Property("actionDetails", th.StringType),
     Property("error", th.StringType),
     EXTRA_FIELDS,
@@ -112,7 +116,6 @@ NODE_IDENTITY = th.ObjectType(
     Property("tags", th.ArrayType(th.StringType)),
     additional_properties=True,
 )
-TRAFFIC_KINDS = ("virtualTraffic", "subnetTraffic", "exitTraffic", "physicalTraffic")
 
 NETWORK_FLOW = th.PropertiesList(
     Property(
@@ -128,7 +131,7 @@ NETWORK_FLOW = th.PropertiesList(
         required=True,
         description="When Tailscale's log server captured the record; the API filters on it.",
     ),
-    Property("nodeId", th.StringType, required=True),
+    Property("nodeId", th.StringType, description="Reporting node; null if the API sent none."),
     Property("start", TIMESTAMP, description="Sample start, on the node's clock."),
     Property("end", TIMESTAMP, description="Sample end, on the node's clock."),
     *(
@@ -140,49 +143,5 @@ NETWORK_FLOW = th.PropertiesList(
     EXTRA_FIELDS,
 ).to_dict()
 
-ADMIN_AUDIT = th.PropertiesList(
-    Property(
-        "cursor",
-        th.StringType,
-        required=True,
-        description="Fixed-width UTC event time joined to event_id; sorts in event order.",
-    ),
-    Property("event_id", th.StringType, required=True),
-    TAILNET,
-    Property("event_time", TIMESTAMP, required=True),
-    Property("source", th.StringType),
-    Property("category", th.StringType),
-    Property("event_type", th.StringType, description="Tailscale's TARGET.ACTION[.PROPERTY]."),
-    Property("action", th.StringType, description="Normalized `resource:verb`."),
-    Property("severity", th.StringType, description="high, medium or info."),
-    Property(
-        "actor",
-        th.ObjectType(
-            Property("id", th.StringType),
-            Property("type", th.StringType),
-            Property("login_name", th.StringType),
-            Property("display_name", th.StringType),
-            Property("tags", th.ArrayType(th.StringType)),
-        ),
-    ),
-    Property(
-        "target",
-        th.ObjectType(
-            Property("id", th.StringType),
-            Property("name", th.StringType),
-            Property("type", th.StringType),
-            Property("property", th.StringType),
-        ),
-    ),
-    Property("origin", th.StringType),
-    Property("outcome", th.StringType, description="success, or failure when `error` is set."),
-    Property("error", th.StringType),
-    Property("summary", th.StringType),
-    Property("old", ANY_JSON),
-    Property("new", ANY_JSON),
-    Property(
-        "policy_diff",
-        th.StringType,
-        description="Unified diff of the ACL policy, for policy changes with both versions.",
-    ),
-).to_dict()
+# Lives with the admin_audit package, beside the record builder it describes.
+ADMIN_AUDIT = admin_audit_schema.ADMIN_AUDIT

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import override
 
 from tap_tailscale import schemas
+from tap_tailscale.admin_audit import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
 from tap_tailscale.log_stream import TailscaleLogStream
-from tap_tailscale.normalize import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.records import configuration_record, network_record
 from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.timeutil import format_timestamp, parse_timestamp
+from tap_tailscale.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from tap_tailscale.shared_reads import WindowOrder
     from tap_tailscale.windows import Window
 
-_CURSOR_TIME_WIDTH = len("2024-01-01T00:00:00.000000Z")
 # Sorts after every event id (lower-case hex), so a frontier cursor at instant T covers
 # every event before T whatever its id.
 _AFTER_EVERY_ID = "~"
@@ -135,18 +134,21 @@ class AdminAuditStream(_ConfigurationLogStream):
 
     @override
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
-        return admin_audit_record(configuration_record(entry, tailnet), policy=self.severity_policy)
+        return admin_audit_record(
+            configuration_record(entry, tailnet), policy=self.severity_policy, values=entry
+        )
 
     @override
     def bookmark_time(self, value: str) -> datetime:
-        return parse_timestamp(value[:_CURSOR_TIME_WIDTH])
+        return parse_timestamp(value.partition("|")[0])
 
     @override
     def bookmark_after(self, window: Window) -> str:
         # Everything strictly before the window's end has been read, whether or not the
         # API's end bound is inclusive. Events at exactly the end keep their own cursors.
+        last_second = (window.end - timedelta(seconds=1)).replace(tzinfo=None)
         frontier = make_cursor(
-            format_timestamp(window.end - timedelta(microseconds=1)), _AFTER_EVERY_ID
+            last_second.isoformat(timespec="seconds") + ".999999999Z", _AFTER_EVERY_ID
         )
         if self._last_cursor is not None and self._last_cursor > frontier:
             return self._last_cursor

@@ -1,8 +1,13 @@
-"""One timestamp format for bookmarks and replication keys.
+"""One timestamp format for records, bookmarks and replication keys.
 
-The SDK compares bookmarks as strings, and Go trims trailing zeros from RFC 3339
-fractions (`...05.12Z` sorts after `...05.123Z`). Every timestamp the tap emits as a
-replication key is therefore rewritten to UTC with exactly six fractional digits.
+The API sends RFC 3339 with up to nine fractional digits, and Go trims trailing zeros
+(`...05.12Z` sorts after `...05.123Z` as a string), while the SDK and this tap compare
+bookmarks as strings. Every timestamp the tap emits is therefore rewritten to UTC with
+at least nine fractional digits: the instant and every digit the API sent are kept, only
+zeros are added (and a numeric offset becomes `Z`), so values sort in time order.
+
+Bookmarks of earlier versions have six digits; `widen_bookmark` reads them in the new
+form, so an upgrade neither re-reads history nor skips an event.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from datetime import date as _date
 import pendulum
 
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+FRACTION_DIGITS = 9
+# Width of a normalized timestamp: "2024-01-01T00:00:00.000000000Z".
+TIMESTAMP_WIDTH = 20 + FRACTION_DIGITS + 1
 
 
 class InvalidTimestampError(ValueError):
@@ -32,13 +40,14 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """Format an aware datetime as fixed-width UTC with microseconds."""
+    """Format an aware datetime as fixed-width UTC with nine fractional digits."""
     # isoformat pads years below 1000 to four digits; strftime's %Y does not on Linux.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return f"{text}000Z"
 
 
 def normalize_timestamp(value: str) -> str:
-    """Rewrite an RFC 3339 string to the fixed-width UTC form, cheaply when it is already UTC.
+    """Rewrite an RFC 3339 string to the fixed-width UTC form, keeping every digit sent.
 
     Raises InvalidTimestampError for anything that is not a timestamp.
     """
@@ -47,14 +56,51 @@ def normalize_timestamp(value: str) -> str:
     match = _GO_UTC.fullmatch(value) if isinstance(value, str) else None
     if match is not None and (match[1] in _valid_dates or _check_date(match[1])):
         digits = match[2]
-        if digits is not None and len(digits) == 6:
+        if digits is not None and len(digits) >= FRACTION_DIGITS:
             return value
-        return f"{value[:19]}.{(digits or '')[:6].ljust(6, '0')}Z"
-    return format_timestamp(parse_timestamp(value))
+        return f"{value[:19]}.{(digits or '').ljust(FRACTION_DIGITS, '0')}Z"
+    return _offset_to_utc(value)
+
+
+def _offset_to_utc(value: str) -> str:
+    """normalize_timestamp for a numeric offset: the offset moves whole minutes only, so
+    the fraction digits are carried over untouched (datetime would cut them to six)."""
+    match = _WITH_OFFSET.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        # Not RFC 3339 (or a form Python reads but RFC 3339 does not): let the parser say.
+        parse_timestamp(value)
+        raise InvalidTimestampError(f"not an RFC 3339 timestamp: {value!r}")
+    offset = "+00:00" if match[3] in "Zz" else match[3]
+    try:
+        whole = parse_timestamp(f"{match[1][:10]}T{match[1][11:]}{offset}")
+    except InvalidTimestampError:
+        raise InvalidTimestampError(f"not an RFC 3339 timestamp: {value!r}") from None
+    digits = match[2] or ""
+    if len(digits) < FRACTION_DIGITS:
+        digits = digits.ljust(FRACTION_DIGITS, "0")
+    return f"{whole.replace(tzinfo=None).isoformat(timespec='seconds')}.{digits}Z"
+
+
+def widen_bookmark(value: str) -> str:
+    """A stored bookmark (`<time>` or `<time>|<rest>`) with its time in today's width.
+
+    Bookmarks of earlier versions carry six fractional digits; as strings they would
+    sort after every nine-digit value of the same microsecond. Values that are not
+    timestamps come back unchanged.
+    """
+    moment, separator, rest = value.partition("|")
+    try:
+        return normalize_timestamp(moment) + separator + rest
+    except InvalidTimestampError:
+        return value
 
 
 # A UTC time with an optional run of fraction digits, as Go formats RFC 3339 in UTC.
 _GO_UTC = re.compile(r"(\d{4}-\d\d-\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d+))?Z", re.ASCII)
+# Any RFC 3339 time: date and time, fraction digits, then Z or a numeric offset.
+_WITH_OFFSET = re.compile(
+    r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
 # Dates already known to be real; a window's records share a handful.
 _valid_dates: set[str] = set()
 

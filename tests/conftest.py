@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_tailscale.emulator import Emulator, EmulatorConfig
+from tailscale_emulator import Emulator, EmulatorConfig
 from tap_tailscale.errors import TailscaleUserError
 from tap_tailscale.tap import TapTailscale
 
@@ -91,7 +91,9 @@ def run_tap(
         except TailscaleUserError as exc:
             error = exc
     stdout.seek(0)
-    messages = [json.loads(line) for line in stdout.read().splitlines() if line.strip()]
+    # Split on "\n" only, as a target reading stdin does: splitlines() would also break
+    # at a U+2028 inside a JSON string.
+    messages = [json.loads(line) for line in stdout.read().split("\n") if line.strip()]
     return TapRun(messages=messages, error=error, stderr=stderr.getvalue())
 
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tap_tailscale.auth import build_authenticator, refresh_margin
-from tap_tailscale.emulator import (
+from tailscale_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_FEDERATED_CLIENT_ID,
@@ -21,6 +20,7 @@ from tap_tailscale.emulator import (
     Emulator,
     TailnetConfig,
 )
+from tap_tailscale.auth import build_authenticator, refresh_margin
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
 

@@ -787,7 +787,7 @@ EMULATOR_SECRETS = ["emulator-client-secret", "emulator-demo-key"]
 @pytest.fixture
 def start_emulator() -> Iterator[Callable[..., Any]]:
     """Start emulators (skipped if the emulator package is unavailable); stop them after."""
-    emulator = pytest.importorskip("tap_tailscale.emulator")
+    emulator = pytest.importorskip("tailscale_emulator")
     started: list[Any] = []
 
     def start(**settings: Any) -> Any:

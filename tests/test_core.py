@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_tailscale.emulator import Emulator, EmulatorConfig
+from tailscale_emulator import Emulator, EmulatorConfig
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, fast_settings

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tap_tailscale.emulator import Credential, Emulator, FaultPlan, TailnetConfig
+from tailscale_emulator import Credential, Emulator, FaultPlan, TailnetConfig
 from tap_tailscale.errors import ApiRequestError, AuthenticationError
 from tap_tailscale.request import ResponseRules, WindowTooLargeError, check_response
 from tap_tailscale.retry import RetriableError, RetryPolicy

@@ -20,8 +20,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import RecordMessage, StateMessage
 
+from tailscale_emulator import TailnetConfig
 from tap_tailscale import parsing
-from tap_tailscale.emulator import TailnetConfig
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tap_tailscale.output import FLUSH_BYTES, BufferedMsgSpecWriter
 from tap_tailscale.parsing import BodyError, iter_log_entries
@@ -36,7 +36,7 @@ from tests.conftest import NOW, fast_settings, run_tap
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_tailscale.emulator import Emulator
+    from tailscale_emulator import Emulator
 
 STREAMS = ("configuration_audit", "network_flow", "admin_audit")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", re.ASCII)

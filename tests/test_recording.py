@@ -24,7 +24,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from tap_tailscale.emulator import Emulator, FaultPlan
+from tailscale_emulator import Emulator, FaultPlan
 from tap_tailscale.errors import ConfigError, TailscaleUserError
 from tap_tailscale.parsing import iter_log_entries
 from tap_tailscale.recording import (

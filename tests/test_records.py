@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,8 +12,20 @@ import pytest
 
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tap_tailscale.parsing import BodyError, ResponseTooLargeError, iter_log_entries
-from tap_tailscale.records import RejectedEntryError, configuration_record, network_record
-from tap_tailscale.timeutil import normalize_optional_timestamp, normalize_timestamp
+from tap_tailscale.records import (
+    RejectedEntryError,
+    configuration_record,
+    json_text,
+    network_record,
+)
+from tap_tailscale.timeutil import (
+    TIMESTAMP_WIDTH,
+    format_timestamp,
+    normalize_optional_timestamp,
+    normalize_timestamp,
+    parse_timestamp,
+    widen_bookmark,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -20,16 +33,38 @@ DATA = Path(__file__).parent / "data"
 @pytest.mark.parametrize(
     ("raw", "normalized"),
     [
-        ("2024-06-06T15:25:26.583893Z", "2024-06-06T15:25:26.583893Z"),
-        ("2024-06-06T15:25:26.583893123Z", "2024-06-06T15:25:26.583893Z"),
-        ("2024-06-06T15:25:26.12Z", "2024-06-06T15:25:26.120000Z"),
-        ("2024-06-06T15:25:26Z", "2024-06-06T15:25:26.000000Z"),
-        ("2023-12-19T16:39:57-08:00", "2023-12-20T00:39:57.000000Z"),
-        ("2023-12-19T16:39:57.5+01:00", "2023-12-19T15:39:57.500000Z"),
+        ("2024-06-06T15:25:26.583893123Z", "2024-06-06T15:25:26.583893123Z"),
+        ("2027-05-11T10:05:40.655203306Z", "2027-05-11T10:05:40.655203306Z"),
+        ("2024-06-06T15:25:26.583893Z", "2024-06-06T15:25:26.583893000Z"),
+        ("2024-06-06T15:25:26.12Z", "2024-06-06T15:25:26.120000000Z"),
+        ("2024-06-06T15:25:26Z", "2024-06-06T15:25:26.000000000Z"),
+        ("2023-12-19T16:39:57-08:00", "2023-12-20T00:39:57.000000000Z"),
+        ("2023-12-19T16:39:57.5+01:00", "2023-12-19T15:39:57.500000000Z"),
+        # An offset moves whole minutes: the nanoseconds survive the move to UTC.
+        ("2023-12-31T23:59:59.123456789-01:30", "2024-01-01T01:29:59.123456789Z"),
+        # More digits than nanoseconds are kept, never cut.
+        ("2024-06-06T15:25:26.1234567891Z", "2024-06-06T15:25:26.1234567891Z"),
     ],
 )
-def test_timestamps_normalize_to_one_fixed_width_utc_form(raw: str, normalized: str) -> None:
+def test_timestamps_normalize_to_utc_keeping_every_digit(raw: str, normalized: str) -> None:
     assert normalize_timestamp(raw) == normalized
+    assert parse_timestamp(normalized) == parse_timestamp(raw)
+
+
+def test_bookmarks_are_nine_digit_and_old_six_digit_ones_widen() -> None:
+    moment = datetime(2024, 1, 1, 0, 0, 5, 120000, tzinfo=UTC)
+    assert format_timestamp(moment) == "2024-01-01T00:00:05.120000000Z"
+    assert len(format_timestamp(moment)) == TIMESTAMP_WIDTH
+    # A bookmark stored by a six-digit version sorts after a later nine-digit record
+    # of the same microsecond; widened, it sorts before it.
+    old = "2024-01-01T00:00:05.120000Z"
+    later = normalize_timestamp("2024-01-01T00:00:05.120000500Z")
+    assert old > later
+    assert widen_bookmark(old) < later
+    assert widen_bookmark(old) == format_timestamp(moment)
+    assert widen_bookmark(f"{old}|abc") == "2024-01-01T00:00:05.120000000Z|abc"
+    assert widen_bookmark("2024-01-01T00:00:05.120000000Z|abc").endswith("000Z|abc")
+    assert widen_bookmark("not-a-time") == "not-a-time"
 
 
 def test_normalized_timestamps_sort_as_strings_in_time_order() -> None:
@@ -41,19 +76,31 @@ def test_normalized_timestamps_sort_as_strings_in_time_order() -> None:
         "2024-01-01T00:00:05.123Z",
     ]
     assert sorted(normalize_timestamp(value) for value in raw) == [
-        "2024-01-01T00:00:05.000000Z",
-        "2024-01-01T00:00:05.120000Z",
-        "2024-01-01T00:00:05.123000Z",
+        "2024-01-01T00:00:05.000000000Z",
+        "2024-01-01T00:00:05.120000000Z",
+        "2024-01-01T00:00:05.123000000Z",
     ]
 
 
 def test_go_zero_time_becomes_null() -> None:
     assert normalize_optional_timestamp("0001-01-01T00:00:00Z") is None
     assert normalize_optional_timestamp(None) is None
-    assert normalize_optional_timestamp("2025-03-04T10:02:50.12Z") == "2025-03-04T10:02:50.120000Z"
+    assert normalize_optional_timestamp("2025-03-04T10:02:50.12Z") == (
+        "2025-03-04T10:02:50.120000000Z"
+    )
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "2024-06-06T15:25:26", "", "2024-13-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "yesterday",
+        "2024-06-06T15:25:26",
+        "",
+        "2024-13-01T00:00:00Z",
+        "2024-02-30T00:00:00+01:00",
+        "20240606T152526Z",
+    ],
+)
 def test_bad_timestamps_are_rejected(bad: str) -> None:
     with pytest.raises(ValueError):
         normalize_timestamp(bad)
@@ -99,15 +146,51 @@ def test_configuration_record_shape() -> None:
     assert record["tailnet"] == "example.com"
     assert record["event_id"] == configuration_event_id(events[0])
     assert record["deferredAt"] is None
-    assert record["eventTime"] == "2025-03-04T09:12:44.318207Z"
+    assert record["eventTime"] == "2025-03-04T09:12:44.318207000Z"
     assert record["extra_fields"] is None
-    assert configuration_record(events[2], "-")["deferredAt"] == "2025-03-04T10:02:50.120000Z"
-    assert configuration_record(events[1], "-")["new"] == ["tag:ci", "tag:builder"]
+    assert configuration_record(events[2], "-")["deferredAt"] == "2025-03-04T10:02:50.120000000Z"
+    assert configuration_record(events[1], "-")["new"] == '["tag:ci","tag:builder"]'
 
 
 def test_unknown_top_level_fields_are_kept_not_dropped() -> None:
     event = dict(_example("example-configuration.json")[0], brandNewField={"x": 1})
-    assert configuration_record(event, "-")["extra_fields"] == {"brandNewField": {"x": 1}}
+    assert json.loads(configuration_record(event, "-")["extra_fields"]) == {
+        "brandNewField": {"x": 1}
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("true", '"true"'),
+        (True, "true"),
+        (False, "false"),
+        ("", '""'),
+        ("null", '"null"'),
+        (2**53 + 1, "9007199254740993"),
+        (2**64, "18446744073709551616"),
+        (-(2**70), "-1180591620717411303424"),
+        (Decimal("4.50"), "4.50"),
+        (Decimal("1E+400"), "1E+400"),
+        (1.5, "1.5"),
+        ('Zoë \u2028 "quoted"', '"Zoë \u2028 \\"quoted\\""'),
+        ({"b": 1, "a": [None, "x"]}, '{"b":1,"a":[null,"x"]}'),
+        ([], "[]"),
+        ({}, "{}"),
+    ],
+)
+def test_json_text_keeps_type_and_every_digit(value: object, text: str) -> None:
+    assert json_text(value) == text
+    assert json.loads(text, parse_float=Decimal) == value
+
+
+def test_null_and_missing_values_are_null_not_the_text_null() -> None:
+    event = dict(_example("example-configuration.json")[0], old=None)
+    event.pop("new", None)
+    record = configuration_record(event, "-")
+    assert record["old"] is None
+    assert record["new"] is None
+    assert json_text(None) is None
 
 
 @pytest.mark.parametrize(
@@ -142,15 +225,50 @@ def test_network_record_keeps_counters_and_protocols_as_sent() -> None:
     record = network_record(entry, "-")
     assert record["virtualTraffic"][0]["txBytes"] == 18446744073709551615
     assert record["virtualTraffic"][1]["proto"] == "udp"
-    assert record["start"] == "2025-03-04T09:30:00.117342Z"
+    assert record["start"] == entry["start"] == "2025-03-04T09:30:00.117342905Z"
     assert record["subnetTraffic"] is None
+
+
+def test_nanosecond_times_come_out_as_sent() -> None:
+    entry = dict(
+        _example("example-network.json")[0],
+        logged="2027-05-11T10:05:40.655203306Z",
+        start="2027-05-11T10:05:35.000000001Z",
+        end="2027-05-11T10:05:40.123456789Z",
+    )
+    record = network_record(entry, "-")
+    assert (record["logged"], record["start"], record["end"]) == (
+        entry["logged"],
+        entry["start"],
+        entry["end"],
+    )
+    event = dict(
+        _example("example-configuration.json")[0],
+        eventTime="2027-05-11T10:05:40.655203306Z",
+        deferredAt="2027-05-11T10:06:00.000000007Z",
+    )
+    record = configuration_record(event, "-")
+    assert record["eventTime"] == event["eventTime"]
+    assert record["deferredAt"] == event["deferredAt"]
+
+
+@pytest.mark.parametrize("node_id", [None, ""])
+def test_reports_without_a_node_are_emitted(node_id: str | None) -> None:
+    entry = _example("example-network.json")[0]
+    entry["nodeId"] = node_id
+    record = network_record(entry, "-")
+    assert record["nodeId"] == node_id
+    assert record["flow_id"] == network_flow_id(entry)
+    del entry["nodeId"]
+    assert network_record(entry, "-")["nodeId"] is None
 
 
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"nodeId": None}, "nodeId"),
+        ({"nodeId": 12}, "nodeId"),
         ({"logged": "soon"}, "not an RFC 3339"),
+        ({"logged": None}, "not an RFC 3339"),
         ({"virtualTraffic": {"proto": 6}}, "not an array"),
         ({"virtualTraffic": [{"txBytes": 2**64}]}, "unsigned 64-bit"),
         ({"virtualTraffic": [{"txBytes": -1}]}, "unsigned 64-bit"),
@@ -214,7 +332,7 @@ def test_key_does_not_depend_on_the_json_parser() -> None:
     assert configuration_event_id(event) == configuration_event_id(streamed)
 
 
-def test_integers_past_64_bits_in_free_form_json_become_exact_strings() -> None:
+def test_integers_past_64_bits_in_free_form_json_stay_exact_numbers() -> None:
     event = dict(
         _example("example-configuration.json")[1],
         old={"n": 2**70, "ok": [1, -(2**63)]},
@@ -222,8 +340,7 @@ def test_integers_past_64_bits_in_free_form_json_become_exact_strings() -> None:
         futureField=[2**65],
     )
     record = configuration_record(event, "-")
-    assert record["old"] == {"n": "1180591620717411303424", "ok": [1, -(2**63)]}
+    assert record["old"] == '{"n":1180591620717411303424,"ok":[1,-9223372036854775808]}'
     assert record["new"] == "18446744073709551616"
-    assert record["extra_fields"] == {"futureField": ["36893488147419103232"]}
-    # The key still reflects the original values.
+    assert record["extra_fields"] == '{"futureField":[36893488147419103232]}'
     assert record["event_id"] == configuration_event_id(event)

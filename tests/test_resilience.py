@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_tailscale.emulator import FaultPlan
+from tailscale_emulator import FaultPlan
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
@@ -23,7 +23,7 @@ from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, r
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tap_tailscale.emulator import Emulator
+    from tailscale_emulator import Emulator
 
 TAILNET = "example.com"
 START = NOW - timedelta(hours=12)

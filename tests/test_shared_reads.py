@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from tailscale_emulator import Emulator
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
-
-try:
-    from tailscale_emulator import Emulator
-except ImportError:  # before the emulator moved out of the runtime package
-    from tap_tailscale.emulator import Emulator  # type: ignore[no-redef]
 
 CONFIG_STREAMS = ("configuration_audit", "admin_audit")
 ONE_SECOND = timedelta(seconds=1)

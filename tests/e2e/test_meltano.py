@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tap_tailscale.emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, FaultPlan
-from tap_tailscale.emulator.dataset import TailnetConfig
+from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, FaultPlan, TailnetConfig
 from tap_tailscale.keys import configuration_event_id, network_flow_id
 from tests.e2e.conftest import MeltanoProject, Postgres, schema_prefix
 

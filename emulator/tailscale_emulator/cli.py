@@ -1,8 +1,9 @@
-"""Run the emulator from a shell: `python -m tap_tailscale.emulator --port 8765`.
+"""The `tap-tailscale-emulator` command (also `python -m tailscale_emulator`).
 
-Prints `emulator listening on http://127.0.0.1:PORT` once it accepts connections and serves
-until SIGTERM or SIGINT, then exits 0. `--config FILE.json` takes every `EmulatorConfig`
-field (same names); the other flags override the file.
+Prints `emulator listening on http://127.0.0.1:PORT` once it accepts connections, then one
+line per credential it accepts, and serves until SIGTERM or SIGINT, then exits 0.
+`--config FILE.json` takes every `EmulatorConfig` field (same names); the other flags
+override the file.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from tap_tailscale.emulator.dataset import TailnetConfig
-from tap_tailscale.emulator.server import (
+from tailscale_emulator.config import (
+    DEFAULT_API_KEY,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_FEDERATED_CLIENT_ID,
     FAULT_KINDS,
     Credential,
-    Emulator,
     EmulatorConfig,
     FaultPlan,
     parse_timestamp,
 )
+from tailscale_emulator.dataset import TailnetConfig
+from tailscale_emulator.server import Emulator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,7 +40,13 @@ if TYPE_CHECKING:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tap-tailscale-emulator",
-        description="Emulate the Tailscale API v2 logging endpoints on a loopback port.",
+        description="Emulate the Tailscale API v2 (logs and inventory) on a loopback port.",
+        epilog=(
+            "Credentials it accepts by default (fixtures, not secrets): "
+            f"API key {DEFAULT_API_KEY}; OAuth client id {DEFAULT_CLIENT_ID} with secret "
+            f"{DEFAULT_CLIENT_SECRET}; federated client id {DEFAULT_FEDERATED_CLIENT_ID} "
+            "with any JWT-shaped token starting with eyJ. --api-key and --config replace them."
+        ),
     )
     p.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1, 0 for any free one (default 0)"
@@ -64,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     api.add_argument("--max-window-seconds", type=float, help="504 for longer windows")
     api.add_argument("--max-entries", type=int, help="504 for responses with more entries")
+    api.add_argument(
+        "--latency-seconds", type=float, help="fixed delay before every log endpoint answers"
+    )
+    api.add_argument(
+        "--deny-inventory-scopes",
+        action="store_true",
+        help="answer every inventory endpoint with the API's missing-scope 403",
+    )
     faults = p.add_argument_group("faults")
     faults.add_argument("--fault-rate", type=float, help="probability a logging request fails")
     faults.add_argument(
@@ -91,6 +110,13 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             config.api_keys = {}
         for key in args.api_key:
             config.api_keys[key] = Credential(tailnet=home, name=f"cli-key-{len(config.api_keys)}")
+    _apply_api_flags(args, config)
+    _apply_fault_flags(args, config)
+    config.validate()
+    return config
+
+
+def _apply_api_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
     if args.token_lifetime is not None:
         config.token_lifetime_seconds = args.token_lifetime
     if args.exclusive_end:
@@ -101,9 +127,10 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         config.max_window_seconds = args.max_window_seconds
     if args.max_entries is not None:
         config.max_entries_per_response = args.max_entries
-    _apply_fault_flags(args, config)
-    config.validate()
-    return config
+    if args.latency_seconds is not None:
+        config.latency_seconds = args.latency_seconds
+    if args.deny_inventory_scopes:
+        config.deny_inventory_scopes = True
 
 
 def _rename_default_tailnet(config: EmulatorConfig, name: str) -> None:
@@ -161,6 +188,20 @@ def _apply_fault_flags(args: argparse.Namespace, config: EmulatorConfig) -> None
     )
 
 
+def credential_lines(config: EmulatorConfig) -> list[str]:
+    """What a client may authenticate with (the emulator's fixtures are no secrets)."""
+    lines = [f"  api key: {key} (tailnet {c.tailnet})" for key, c in config.api_keys.items()]
+    lines += [
+        f"  oauth client id: {cid}, client secret: {c.secret}"
+        for cid, c in config.oauth_clients.items()
+    ]
+    lines += [
+        f"  federated client id: {cid} (any JWT starting with {c.accepted_jwt_prefix})"
+        for cid, c in config.federated_clients.items()
+    ]
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `tap-tailscale-emulator`."""
     parser = _parser()
@@ -179,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = Emulator(config, port=args.port).start()
     try:
         print(f"emulator listening on {emulator.url}", flush=True)
+        for line in credential_lines(config):
+            print(line, flush=True)
         # A timeout keeps the main thread returning to the interpreter, where signals run.
         while not stop.wait(0.5):
             pass

@@ -1,4 +1,4 @@
-"""Tests for the admin_audit normalization: mapping, severity, summaries, policy diff, docs."""
+"""admin_audit normalization: event table, severity, overrides, cursor, summaries, record."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tap_tailscale import normalize
-from tap_tailscale.normalize import (
+from tap_tailscale.admin_audit import (
     EVENT_TYPES,
     SEVERITIES,
     SeverityPolicy,
-    actions_markdown,
     admin_audit_record,
     default_severity,
     event_type,
@@ -22,12 +20,12 @@ from tap_tailscale.normalize import (
     policy_diff,
     summary_sentence,
 )
+from tap_tailscale.timeutil import normalize_timestamp as T  # noqa: N812
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DATA = Path(__file__).parent / "data" / "config-events.txt"
-DOCS = Path(__file__).parents[1] / "docs" / "admin-audit-actions.md"
 
 # Every event value of the API spec with the action it must normalize to. A mapping
 # change is meant to show up here as a visible diff.
@@ -513,25 +511,29 @@ def test_record_from_example_acl_event() -> None:
         "event_id",
         "tailnet",
         "event_time",
+        "event_group_id",
         "source",
         "category",
         "event_type",
         "action",
         "severity",
+        "findings",
         "actor",
         "target",
         "origin",
         "outcome",
         "error",
+        "action_details",
         "summary",
         "old",
         "new",
         "policy_diff",
+        "policy_changes",
     }
-    assert record["cursor"] == "2025-03-04T09:12:44.318207Z|e1"
+    assert record["cursor"] == f"{T('2025-03-04T09:12:44.318207Z')}|e1"
     assert record["event_id"] == "e1"
     assert record["tailnet"] == "example.com"
-    assert record["event_time"] == "2025-03-04T09:12:44.318207Z"
+    assert record["event_time"] == T("2025-03-04T09:12:44.318207Z")
     assert record["event_type"] == "TAILNET.UPDATE.ACL"
     assert record["action"] == "acl:update"
     assert record["severity"] == "high"
@@ -594,8 +596,8 @@ def test_failed_request_target_is_a_failure() -> None:
 def test_event_time_is_normalized_to_fixed_width_utc() -> None:
     event = _event("NODE.APPROVE", eventTime="2025-03-04T10:12:44+01:00")
     record = admin_audit_record(event, policy=SeverityPolicy())
-    assert record["event_time"] == "2025-03-04T09:12:44.000000Z"
-    assert record["cursor"] == "2025-03-04T09:12:44.000000Z|e1"
+    assert record["event_time"] == T("2025-03-04T09:12:44Z")
+    assert record["cursor"] == f"{T('2025-03-04T09:12:44Z')}|e1"
     event["eventTime"] = "not a time"
     record = admin_audit_record(event, policy=SeverityPolicy())
     assert record["event_time"] is None
@@ -605,14 +607,24 @@ def test_event_time_is_normalized_to_fixed_width_utc() -> None:
 # --- cursor --------------------------------------------------------------------
 
 
-def test_make_cursor_format() -> None:
-    assert make_cursor("2024-06-06T15:25:26.583893Z", "abc") == "2024-06-06T15:25:26.583893Z|abc"
+def test_make_cursor_is_the_tap_timestamp_form_and_the_id() -> None:
+    # The cursor's time has the tap-wide fixed-width form (timeutil), whatever its width.
+    assert make_cursor("2024-06-06T15:25:26.583893Z", "abc") == (
+        f"{T('2024-06-06T15:25:26.583893Z')}|abc"
+    )
+    assert T("2024-06-06T15:25:26.583893Z").startswith("2024-06-06T15:25:26.583893")
 
 
 def test_make_cursor_normalizes_other_rfc3339_shapes() -> None:
-    assert make_cursor("2024-06-06T15:25:26Z", "a") == "2024-06-06T15:25:26.000000Z|a"
-    assert make_cursor("2023-11-07T21:29:09.384145903Z", "a") == "2023-11-07T21:29:09.384145Z|a"
-    assert make_cursor("2023-12-19T16:39:57-08:00", "a") == "2023-12-20T00:39:57.000000Z|a"
+    assert make_cursor("2024-06-06T15:25:26Z", "a").startswith("2024-06-06T15:25:26.000000")
+    assert make_cursor("2023-11-07T21:29:09.384145903Z", "a").startswith(
+        "2023-11-07T21:29:09.384145"
+    )
+    assert make_cursor("2023-12-19T16:39:57-08:00", "a").startswith("2023-12-20T00:39:57.000000")
+    widths = {
+        len(make_cursor(v, "a")) for v in ("2024-06-06T15:25:26Z", "2023-12-19T16:39:57-08:00")
+    }
+    assert len(widths) == 1
     with pytest.raises(ValueError, match="RFC 3339"):
         make_cursor("yesterday", "a")
 
@@ -822,47 +834,6 @@ def test_summary_for_unknown_events() -> None:
     assert summary_sentence(event, "settings:update") == (
         "alice@example.com enabled the tailnet setting new toggle"
     )
-
-
-# --- docs ----------------------------------------------------------------------
-
-
-def test_docs_file_matches_generated_markdown() -> None:
-    assert DOCS.read_text(encoding="utf-8") == actions_markdown(), (
-        "docs/admin-audit-actions.md is stale; run "
-        "python -m tap_tailscale.normalize --write docs/admin-audit-actions.md"
-    )
-
-
-def test_markdown_lists_every_spec_event_with_action_and_severity() -> None:
-    text = actions_markdown()
-    for ev, action in EXPECTED_ACTIONS.items():
-        row = f"| `{ev}` | `{action}` | {default_severity(action)} |"
-        assert row in text, ev
-    assert "severity_overrides" in text
-    assert "<target type>:<action>" in text
-
-
-def test_main_write_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "docs" / "actions.md"
-    normalize.main(["--write", str(out)])
-    assert out.read_text(encoding="utf-8") == actions_markdown()
-    normalize.main(["--check", str(out)])
-
-    out.write_text("stale\n", encoding="utf-8")
-    with pytest.raises(SystemExit) as excinfo:
-        normalize.main(["--check", str(out)])
-    assert excinfo.value.code == 1
-    assert "out of date" in capsys.readouterr().err
-
-    with pytest.raises(SystemExit) as excinfo:
-        normalize.main(["--check", str(tmp_path / "missing.md")])
-    assert excinfo.value.code == 1
-
-
-def test_main_prints_markdown_without_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    normalize.main([])
-    assert capsys.readouterr().out == actions_markdown()
 
 
 def test_example_configuration_fixture_shapes() -> None:

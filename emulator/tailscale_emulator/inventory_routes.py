@@ -1,0 +1,115 @@
+"""The inventory endpoints: devices, users, keys, the policy file and DNS."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, Any
+
+from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope_message
+from tailscale_emulator.base import HandlerBase
+from tailscale_emulator.config import KEY_SCOPES
+from tailscale_emulator.inventory import KEY_OWNER_ID, USER_ROLES, USER_TYPES
+
+if TYPE_CHECKING:
+    from tailscale_emulator.access import Grant, RequestLogEntry
+
+TAILNET_INVENTORY_PATH = re.compile(
+    r"/api/v2/tailnet/([^/]+)/"
+    r"(devices|users|keys|acl|dns/(?:nameservers|preferences|searchpaths|split-dns|configuration))/?"
+)
+DEVICE_PATH = re.compile(r"/api/v2/device/([^/]+)/?")
+_SCOPES = {"devices": "devices:core:read", "users": "users:read", "acl": "policy_file:read"}
+_KEY_TYPE_SCOPES = dict(zip(("auth", "api", "client", "federated"), KEY_SCOPES, strict=True))
+_DEVICE_OBJECT_FIELDS = frozenset({"clientConnectivity", "postureIdentity", "distro"})
+Query = dict[str, list[str]]
+
+
+class InventoryMixin(HandlerBase):
+    """GET routes of the inventory; every one is a full snapshot (no pagination)."""
+
+    def _serve_inventory(
+        self, entry: RequestLogEntry, tailnet_segment: str, resource: str, query: Query
+    ) -> None:
+        if resource == "keys":
+            self._serve_keys(entry, tailnet_segment, query)
+            return
+        scope = _SCOPES.get(resource, "dns:read")
+        tailnet = self._authorize(entry, tailnet_segment, scope)
+        dataset = self.emulator.dataset
+        if resource == "devices":
+            fields = _fields(query)
+            filters = {k: v for k, v in query.items() if k != "fields"}
+            if bad := sorted(set(filters) & _DEVICE_OBJECT_FIELDS):
+                raise Reject(400, f"cannot filter on object field(s): {', '.join(bad)}")
+            payload: Any = {"devices": dataset.devices(tailnet, fields, filters)}
+        elif resource == "users":
+            kind, role = first(query, "type") or "member", first(query, "role") or "all"
+            if kind not in {*USER_TYPES, "all"} or role not in {*USER_ROLES, "all"}:
+                raise Reject(400, "missing or invalid parameter(s): type or role")
+            payload = {"users": dataset.users(tailnet, kind, role)}
+        elif resource == "acl":
+            self._serve_policy(entry, tailnet, query)
+            return
+        else:
+            payload = dataset.dns(tailnet)[resource.removeprefix("dns/")]
+        self._send_json(entry, 200, payload)
+
+    def _serve_device(self, entry: RequestLogEntry, device_id: str, query: Query) -> None:
+        grant, tailnet = self._grant(entry, "-")
+        if not allowed_scopes(grant, ("devices:core:read",), self.emulator.config.denied()):
+            raise Reject(403, missing_scope_message("devices:core:read"))
+        for name in (tailnet, *grant.other_tailnets):
+            if name in self.emulator.config.tailnets:
+                device = self.emulator.dataset.device(name, device_id, _fields(query))
+                if device is not None:
+                    self._send_json(entry, 200, device)
+                    return
+        raise Reject(404, "Device not found")
+
+    def _serve_keys(self, entry: RequestLogEntry, tailnet_segment: str, query: Query) -> None:
+        """Each key type needs its own scope; a credential sees the types it may read."""
+        grant, tailnet = self._grant(entry, tailnet_segment)
+        readable = allowed_scopes(grant, KEY_SCOPES, self.emulator.config.denied())
+        if not readable:
+            others = ", ".join(KEY_SCOPES[1:])
+            raise Reject(403, f"{missing_scope_message(KEY_SCOPES[0])} (or {others})")
+        types = tuple(t for t, s in _KEY_TYPE_SCOPES.items() if s in readable)
+        found = self.emulator.dataset.keys(tailnet, types)
+        if (first(query, "all") or "").lower() != "true":
+            found = [k for k in found if _own_key(grant, k, self)]
+        self._send_json(entry, 200, {"keys": found})
+
+    def _serve_policy(self, entry: RequestLogEntry, tailnet: str, query: Query) -> None:
+        """HuJSON unless JSON is asked for; `details=true` wraps the text in base64."""
+        policy = self.emulator.dataset.policy(tailnet)
+        etag = [("ETag", policy.etag)]
+        if (first(query, "details") or "").lower() == "true":
+            details: dict[str, Any] = {
+                "acl": base64.b64encode(policy.hujson.encode()).decode(),
+                "warnings": [],
+                "errors": None,
+            }
+            self._send_json(entry, 200, details, etag)
+        elif "application/json" in (self.headers.get("Accept") or ""):
+            self._send_json(entry, 200, policy.json, etag)
+        else:
+            body = policy.hujson.encode()
+            self._send_raw(entry, 200, body, etag, content_type="application/hujson")
+
+
+def _fields(query: Query) -> str:
+    fields = first(query, "fields") or "default"
+    if fields not in {"all", "default"}:
+        raise Reject(400, "missing or invalid parameter(s): fields")
+    return fields
+
+
+def _own_key(grant: Grant, key: dict[str, Any], handler: HandlerBase) -> bool:
+    """Without `all=true`: a user's API key sees its user's keys, a trust credential its kind."""
+    config = handler.emulator.config
+    if grant.credential_id in config.federated_clients:
+        return bool(key["keyType"] == "federated")
+    if grant.credential_id in config.oauth_clients:
+        return bool(key["keyType"] == "client")
+    return bool(key.get("userId") == KEY_OWNER_ID)

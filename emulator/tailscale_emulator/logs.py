@@ -1,0 +1,232 @@
+"""The two logging endpoints: windows of audit events or flow logs, streamed as chunked JSON."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import socket
+import struct
+import time
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tailscale_emulator.access import CONFIG_SCOPE, NETWORK_SCOPE, Reject, window_ns
+from tailscale_emulator.base import HandlerBase
+from tailscale_emulator.config import Fault
+from tailscale_emulator.dataset import CONFIG_VERSION
+from tailscale_emulator.event_types import EVENT_TYPE_SET, ConfigFilter
+from tailscale_emulator.timefmt import NS_PER_SECOND
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tailscale_emulator.access import RequestLogEntry
+
+FAULT_STATUS = {
+    Fault.HTTP_429: (429, "too many requests"),
+    Fault.HTTP_429_RETRY_AFTER: (429, "too many requests"),
+    Fault.HTTP_429_RETRY_AFTER_DATE: (429, "too many requests"),
+    Fault.HTTP_500: (500, "internal server error"),
+    Fault.HTTP_502: (502, "unable to communicate with logging server"),
+    Fault.HTTP_503: (503, "service unavailable"),
+    Fault.HTTP_504: (504, "request took too long to process, please try again later"),
+}
+TIMEOUT_MESSAGE = "request took too long to process, please try again later"
+_CHUNK_BYTES = 256 * 1024
+_BATCH_ENTRIES = 512
+
+
+class LogsMixin(HandlerBase):
+    """`GET /api/v2/tailnet/{tailnet}/logging/{configuration|network}`."""
+
+    def _serve_logs(
+        self, entry: RequestLogEntry, tailnet_segment: str, kind: str, query: dict[str, list[str]]
+    ) -> None:
+        emu = self.emulator
+        config = emu.config
+        if config.latency_seconds > 0:
+            emu.sleep(config.latency_seconds)
+        tailnet = self._authorize_logs(entry, tailnet_segment, kind)
+        start_ns, end_ns = window_ns(query)
+        flt = _config_filter(query) if kind == "configuration" else ConfigFilter()
+        fault = emu._pick_fault(entry.path, start_ns, end_ns)
+        entry.fault = fault
+        if fault == Fault.SLOW:
+            emu.sleep(config.faults.slow_seconds if config.faults else 3.0)
+        elif fault is not None and self._answer_fault(entry, fault, kind, tailnet):
+            return
+        dataset = emu.dataset
+        if kind == "configuration":
+
+            def produce() -> Iterator[dict[str, Any]]:
+                return dataset.configuration_events_ns(tailnet, start_ns, end_ns, flt)
+
+            prefix = b'{"version":"%s","tailnet":%s,"logs":' % (
+                CONFIG_VERSION.encode(),
+                orjson.dumps(tailnet),
+            )
+        else:
+
+            def produce() -> Iterator[dict[str, Any]]:
+                return dataset.network_logs_ns(tailnet, start_ns, end_ns)
+
+            prefix = b'{"logs":'
+        self._check_capacity(entry, start_ns, end_ns, produce)
+        null_when_empty = config.null_logs_for_empty or (start_ns // NS_PER_SECOND) % 2 == 1
+        self._stream(
+            entry,
+            prefix,
+            produce(),
+            null_when_empty=null_when_empty,
+            truncate=fault == Fault.TRUNCATED,
+        )
+
+    def _authorize_logs(self, entry: RequestLogEntry, tailnet_segment: str, kind: str) -> str:
+        """Check credential, tailnet, scope and plan (in that order); return the tailnet."""
+        scope = CONFIG_SCOPE if kind == "configuration" else NETWORK_SCOPE
+        tailnet = self._authorize(entry, tailnet_segment, scope)
+        tailnet_config = self.emulator.config.tailnets[tailnet]
+        if kind == "network" and not tailnet_config.plan_has_flow_logs:
+            raise Reject(403, "network flow logs are not available on this tailnet's plan")
+        if kind == "network" and not tailnet_config.flow_logs_enabled:
+            raise Reject(403, "network flow logging is disabled for this tailnet")
+        return tailnet
+
+    def _check_capacity(
+        self,
+        entry: RequestLogEntry,
+        start_ns: int,
+        end_ns: int,
+        produce: Callable[[], Iterator[dict[str, Any]]],
+    ) -> None:
+        """504 for windows or answers over the configured limits."""
+        config = self.emulator.config
+        limit_window = config.max_window_seconds
+        if limit_window is not None and end_ns - start_ns > limit_window * NS_PER_SECOND:
+            raise Reject(504, TIMEOUT_MESSAGE, fault=entry.fault or "max-window")
+        limit_entries = config.max_entries_per_response
+        if limit_entries is not None:
+            found = sum(1 for _ in itertools.islice(produce(), limit_entries + 1))
+            if found > limit_entries:
+                raise Reject(504, TIMEOUT_MESSAGE, fault=entry.fault or "max-entries")
+
+    def _answer_fault(self, entry: RequestLogEntry, fault: str, kind: str, tailnet: str) -> bool:
+        """Send the fault's response; False when the fault only alters a normal answer."""
+        if fault == Fault.RESET:
+            entry.status = None
+            entry.duration_seconds = time.time() - entry.started_at
+            # SO_LINGER 0 turns close() into a TCP RST instead of an orderly FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.rfile.close()
+            self.connection.close()
+            return True
+        if fault in FAULT_STATUS:
+            status, message = FAULT_STATUS[Fault(fault)]
+            headers: list[tuple[str, str]] = []
+            if fault == Fault.HTTP_429_RETRY_AFTER:
+                headers.append(("Retry-After", "1"))
+            elif fault == Fault.HTTP_429_RETRY_AFTER_DATE:
+                # HTTP-dates have whole seconds; rounding up keeps the wait at >= 1 s.
+                headers.append(("Retry-After", formatdate(math.ceil(time.time()) + 1, usegmt=True)))
+            self._send_json(entry, status, {"message": message}, headers)
+            return True
+        if fault == Fault.BAD_JSON:
+            body = (
+                b'{"version":"1.1","tailnet":"%s","logs":[{"eventTime":"2025-03-04T09:12:44Z",'
+                % tailnet.encode()
+                if kind == "configuration"
+                else b'{"logs":[{"logged":"2025-03-04T09:30:06.412985Z","nodeId":}'
+            )
+            self._send_raw(entry, 200, body)
+            return True
+        if fault == Fault.LOGS_NOT_ARRAY:
+            self._send_raw(entry, 200, b'{"logs": 5}')
+            return True
+        return False
+
+    def _stream(
+        self,
+        entry: RequestLogEntry,
+        prefix: bytes,
+        items: Iterator[dict[str, Any]],
+        *,
+        null_when_empty: bool,
+        truncate: bool,
+    ) -> None:
+        """Write `prefix + [items...] + }` as chunked JSON, serialising in large batches."""
+        head_item = next(items, None)
+        entry.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        if truncate:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        chunks = body_chunks(prefix, head_item, items, null_when_empty=null_when_empty)
+        write = self.wfile.write
+        sent = 0
+        if truncate:
+            head = next(chunks)
+            part = head[: max(1, len(head) // 2)]
+            entry.bytes_sent = len(part)
+            entry.duration_seconds = time.time() - entry.started_at
+            # Announce the full chunk, deliver half, hang up: a body cut off in flight.
+            write(b"%X\r\n" % len(head) + part)
+            self.close_connection = True
+            return
+        pending = next(chunks)
+        for chunk in chunks:
+            write(b"%X\r\n%s\r\n" % (len(pending), pending))
+            sent += len(pending)
+            pending = chunk
+        self._finish_entry(entry, 200, sent + len(pending))
+        write(b"%X\r\n%s\r\n0\r\n\r\n" % (len(pending), pending))
+
+
+def _config_filter(query: dict[str, list[str]]) -> ConfigFilter:
+    flt = ConfigFilter(
+        tuple(query.get("actor", ())),
+        tuple(query.get("target", ())),
+        tuple(query.get("event", ())),
+    )
+    bad = [e for e in flt.event if e not in EVENT_TYPE_SET]
+    if bad:
+        raise Reject(400, f"missing or invalid parameter(s): event ({', '.join(bad)})")
+    return flt
+
+
+def body_chunks(
+    prefix: bytes,
+    first: dict[str, Any] | None,
+    items: Iterator[dict[str, Any]],
+    *,
+    null_when_empty: bool,
+) -> Iterator[bytes]:
+    if first is None:
+        yield prefix + (b"null}" if null_when_empty else b"[]}")
+        return
+    buf = bytearray(prefix)
+    buf += b"["
+    batch = [first]
+    comma = False
+    for item in items:
+        batch.append(item)
+        if len(batch) >= _BATCH_ENTRIES:
+            if comma:
+                buf += b","
+            # One orjson call per batch; the list brackets are sliced off.
+            buf += orjson.dumps(batch)[1:-1]
+            comma = True
+            batch.clear()
+            if len(buf) >= _CHUNK_BYTES:
+                yield bytes(buf)
+                buf.clear()
+    if batch:
+        if comma:
+            buf += b","
+        buf += orjson.dumps(batch)[1:-1]
+    buf += b"]}"
+    yield bytes(buf)
