@@ -87,7 +87,7 @@ def test_cursor_bookmark_is_fixed_width_time_and_event_id(emulator: Emulator) ->
     last = run.records["admin_audit"][-1]["cursor"]
     assert bookmark >= last
     time_part, _, id_part = last.partition("|")
-    assert len(time_part) == len("2024-01-01T00:00:00.000000Z")
+    assert len(time_part) == len("2024-01-01T00:00:00.000000000Z")
     assert id_part == run.records["admin_audit"][-1]["event_id"]
 
 

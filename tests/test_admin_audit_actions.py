@@ -540,8 +540,9 @@ def test_record_from_example_acl_event() -> None:
     assert record["origin"] == "ADMIN_CONSOLE"
     assert record["outcome"] == "success"
     assert record["summary"] == "alice@example.com updated the tailnet ACL policy"
-    assert record["old"] == event["old"]
-    assert record["new"] == event["new"]
+    # Carried as JSON text, like configuration_audit: a string value stays quoted.
+    assert json.loads(record["old"]) == event["old"]
+    assert json.loads(record["new"]) == event["new"]
     assert '-        "*"' in record["policy_diff"]
     assert '+        "group:eng"' in record["policy_diff"]
     assert record["target"] == {
@@ -570,7 +571,7 @@ def test_record_actor_fields_and_node_tags() -> None:
         "tags": ["tag:db"],
     }
     assert record["policy_diff"] is None
-    assert record["old"] == ["tag:ci"]
+    assert record["old"] == '["tag:ci"]'
 
 
 def test_failure_outcome_and_error() -> None:

@@ -355,5 +355,5 @@ def test_only_real_rfc3339_timestamps_pass_the_fast_path(bad: str) -> None:
 
 
 def test_years_below_1000_keep_four_digits() -> None:
-    assert format_timestamp(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00.000000Z"
-    assert normalize_timestamp("0999-12-31T23:59:59+00:00") == "0999-12-31T23:59:59.000000Z"
+    assert format_timestamp(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00.000000000Z"
+    assert normalize_timestamp("0999-12-31T23:59:59+00:00") == "0999-12-31T23:59:59.000000000Z"

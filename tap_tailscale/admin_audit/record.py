@@ -14,6 +14,7 @@ from tap_tailscale.admin_audit.policy_diff import policy_diff
 from tap_tailscale.admin_audit.rules import Facts
 from tap_tailscale.admin_audit.severity import SeverityPolicy, highest
 from tap_tailscale.admin_audit.summary import is_failure, summary_sentence
+from tap_tailscale.records import json_text
 from tap_tailscale.timeutil import normalize_timestamp
 
 if TYPE_CHECKING:
@@ -45,9 +46,9 @@ def _refine(action: str, prop: str | None, old: Any, new: Any) -> str:
 
 
 def changed_values(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's fields for the changed value, as the API sent it.
+    """The changed value as the API sent it, for rules and policy analysis.
 
-    The one place that decides how `old`/`new` reach the target.
+    Records carry it as JSON text (records.json_text), like configuration_audit.
     """
     return {"old": event.get("old"), "new": event.get("new")}
 
@@ -140,7 +141,8 @@ def admin_audit_record(
         "error": error,
         "action_details": facts.details,
         "summary": summary_sentence(event, action, ev_type),
-        **changed_values(event),
+        "old": json_text(old),
+        "new": json_text(new),
         "policy_diff": policy_diff(old, new) if key(prop) == "ACL" else None,
         "policy_changes": analysis.changes,
     }

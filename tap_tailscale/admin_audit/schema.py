@@ -15,10 +15,11 @@ _JSON_TYPES = ("object", "array", "string", "number", "boolean")
 
 def changed_value_properties() -> list[Property]:
     """`old` and `new`: the one place that decides their type (see record.changed_values)."""
-    value = th.CustomType({"oneOf": [{"type": t} for t in _JSON_TYPES]})
+    # JSON text, as in configuration_audit: every loader keeps it without ambiguity.
+    value = th.CustomType({"type": ["string", "null"], "contentMediaType": "application/json"})
     return [
-        Property("old", value, description="The value before the change, as sent."),
-        Property("new", value, description="The value after the change, as sent."),
+        Property("old", value, description="The value before the change, as JSON text."),
+        Property("new", value, description="The value after the change, as JSON text."),
     ]
 
 

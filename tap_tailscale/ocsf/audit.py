@@ -9,6 +9,7 @@ admin_audit replication key); drop them with `ocsf_event_only` for pure OCSF.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,7 +106,7 @@ def _entities(record: Mapping[str, Any]) -> dict[str, Any]:
     if "uid" not in base and "name" not in base:
         base["name"] = record["event_type"]
     label = prop or "value"
-    old, new = record.get("old"), record.get("new")
+    old, new = _value(record, "old"), _value(record, "new")
     entity = {**base, "data": {label: old}} if old is not None else base
     result = {"entity": entity}
     if new is not None:
@@ -129,10 +130,10 @@ def _class_attributes(record: Mapping[str, Any], class_uid: int) -> dict[str, An
         return drop_none({**_entities(record), "comment": record.get("action_details")})
     user = _target_user(target)
     if class_uid == USER_ACCESS:
-        role = record.get("new") if record.get("new") is not None else record.get("old")
-        activity = classify(record["event_type"], record.get("old"), record.get("new"))
+        role = _value(record, "new") if _value(record, "new") is not None else _value(record, "old")
+        activity = classify(record["event_type"], _value(record, "old"), _value(record, "new"))
         if activity.activity_id == 2:
-            role = record.get("old")
+            role = _value(record, "old")
         return {"user": user, "privileges": [str(role) if role is not None else "(unknown)"]}
     return {"user": user}
 
@@ -172,8 +173,8 @@ def _unmapped(record: Mapping[str, Any], class_uid: int) -> dict[str, Any]:
     }
     if class_uid != ENTITY_MANAGEMENT:
         unmapped.update(
-            old=record.get("old"),
-            new=record.get("new"),
+            old=_value(record, "old"),
+            new=_value(record, "new"),
             action_details=record.get("action_details"),
         )
     return drop_none(unmapped)
@@ -189,7 +190,7 @@ def ocsf_audit_event(admin_record: dict[str, Any]) -> dict[str, Any]:
     if not event_time or not event_id:
         raise ValueError("an admin_audit record needs event_time and event_id for OCSF")
     activity = classify(
-        admin_record["event_type"], admin_record.get("old"), admin_record.get("new")
+        admin_record["event_type"], _value(admin_record, "old"), _value(admin_record, "new")
     )
     failed = admin_record.get("outcome") == "failure"
     actor = drop_none(
@@ -245,3 +246,14 @@ def ocsf_event_only(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in record.items() if k not in ("event_uid", "tailnet", "cursor", "logged")
     }
+
+
+def _value(record: Mapping[str, Any], field: str) -> Any:
+    """A changed value as the API sent it; admin_audit records hold it as JSON text."""
+    text = record.get(field)
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
