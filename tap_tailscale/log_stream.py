@@ -149,6 +149,7 @@ class TailscaleLogStream(WindowIO):
         if (self.name, tailnet) in self.services.fed:
             self.logger.info("%s [tailnet %s]: read together with its log.", self.name, tailnet)
             return
+        self.start_partition(context)
         companions = self._take_companions(context, tailnet)
         views: list[TailscaleLogStream] = [self, *companions]
         ranges = [view.plan(context) for view in views]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import click
 from singer_sdk import RESTStream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -26,7 +27,6 @@ from tap_tailscale.windows import Window
 if TYPE_CHECKING:
     from typing import IO
 
-    import click
     from singer_sdk.helpers.types import Context
 
 
@@ -176,6 +176,30 @@ class TapInternals(Tap):
     @override
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        # Click runs option callbacks while parsing, before it enters the context that
+        # closes the --state and --catalog files it opened; an error raised here would
+        # leave them open (ResourceWarnings under Meltano's PYTHONWARNINGS=once).
+        try:
+            cls._run_connection_test(ctx, param, value)
+        finally:
+            ctx.close()
+
+    @override
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        # The SDK's help says --test syncs one record per stream; ours runs the check.
+        command = super().get_singer_command()
+        for option in command.params:
+            if option.name == "test" and isinstance(option, click.Option):
+                option.help = (
+                    "Run the connection check: ask each selected stream's endpoint once and "
+                    "report OK or what is wrong (a missing scope, flow logs off, bad "
+                    "credentials); syncs nothing. --test=schema writes the schemas only."
+                )
+        return command
+
+    @classmethod
+    def _run_connection_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         # The SDK's test syncs one record per stream and cannot tell "no events yet" from
         # "not allowed"; this one asks each stream's endpoint once and says what is wrong.
         if value != CliTestOptionValue.All.value:

@@ -17,7 +17,6 @@ from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from datetime import datetime
 
     from singer_sdk.helpers.types import Context
@@ -159,16 +158,11 @@ class AdminAuditStream(_ConfigurationLogStream):
         self._last_cursor = self.starting_bookmark(context)
 
     @override
-    def request_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
-        self.start_partition(context)
-        yield from super().request_records(context)
-
-    @override
     def window_order(self) -> WindowOrder:
-        return _CursorOrder(self)
+        return CursorOrder(self)
 
 
-class _CursorOrder:
+class CursorOrder:
     """admin_audit's order: events sharing a timestamp sorted by cursor, each once.
 
     The API orders events by time, but events sharing a timestamp come in no defined

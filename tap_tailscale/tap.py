@@ -11,7 +11,9 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
 from typing_extensions import override
 
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
+from tap_tailscale.derived_streams import DERIVED_STREAMS
 from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
+from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.output import BufferedMsgSpecWriter
 from tap_tailscale.recording import build_session, share_recording
@@ -30,12 +32,10 @@ if TYPE_CHECKING:
 
 
 class TapTailscale(TapInternals):
-    """Tailscale configuration audit logs, network flow logs, and a normalized admin audit stream.
+    """Tailscale audit and flow logs, inventory, admin findings and OCSF events."""
 
-    Reads `/api/v2/tailnet/{tailnet}/logging/configuration` and `/logging/network` in
-    sliding time windows, with deterministic record keys, per-tailnet bookmarks, adaptive
-    windows and bounded memory.
-    """
+    # One line on purpose: the SDK's `--about --format=markdown` dedents its header together
+    # with this docstring, so a second line indented by 4 leaves the heading indented by 8.
 
     name = "tap-tailscale"
     config_jsonschema = SETTINGS
@@ -71,15 +71,20 @@ class TapTailscale(TapInternals):
     @override
     def discover_streams(self) -> list[Stream]:
         services = self.services
-        streams: list[TailscaleLogStream] = [
-            ConfigurationAuditStream(self, services),
-            NetworkFlowStream(self, services),
-            AdminAuditStream(self, services),
+        logs: list[TailscaleLogStream] = [
+            stream_class(self, services)
+            for stream_class in (
+                ConfigurationAuditStream,
+                NetworkFlowStream,
+                AdminAuditStream,
+                *DERIVED_STREAMS,
+            )
         ]
         services.views = {}
-        for stream in streams:
+        for stream in logs:
             services.views.setdefault(stream.log_kind, []).append(stream)
-        return list(streams)
+        snapshots = [stream_class(self, services) for stream_class in INVENTORY_STREAMS]
+        return [*logs, *snapshots]
 
     @cached_property
     def authenticator(self) -> TailscaleAuthenticator:
@@ -158,7 +163,7 @@ class TapTailscale(TapInternals):
         return [
             (name, tailnet, stream.check_connection(tailnet))
             for name, stream in self.streams.items()
-            if stream.selected and isinstance(stream, TailscaleLogStream)
+            if stream.selected and isinstance(stream, TailscaleLogStream | InventoryStream)
             for tailnet in self.settings.tailnets
         ]
 

@@ -16,7 +16,7 @@ MAX_FUNCTION_LINES = 60
 SDK_PRIVATE = re.compile(
     r"_increment_stream_state|_write_record_message|_write_state_message|_stream_version"
     r"|state_manager|self\._tap\b|_validate_config|_ConfigInput|\bcb_test\b|def sync_all"
-    r"|from singer_sdk[\w.]* import _|def invoke\b"
+    r"|from singer_sdk[\w.]* import _|def invoke\b|get_singer_command"
 )
 
 

@@ -1,0 +1,140 @@
+"""Reading one inventory endpoint: a whole snapshot in one GET, retried by the one policy.
+
+Inventory endpoints have no pagination and no time filter. A 403 means the credential
+lacks the endpoint's scope: the stream is skipped with a warning naming it, and the log
+streams go on. The devices snapshot is taken once per run and tailnet, and shared by
+the `devices` stream and the enrichment of connection rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from tap_tailscale import __version__
+from tap_tailscale.errors import TailscaleUserError
+from tap_tailscale.parsing import BodyError
+from tap_tailscale.request import (
+    ResponseRules,
+    SkipPartitionError,
+    check_response,
+    send,
+)
+from tap_tailscale.retry import RetriableError, RetryPolicy
+from tap_tailscale.runner import describe
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tap_tailscale.services import StreamServices
+
+logger = logging.getLogger(__name__)
+
+DEVICES_SCOPE = "devices:core:read"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One inventory response: its body and the headers that matter (ETag)."""
+
+    body: bytes
+    headers: Mapping[str, str]
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON fails like a broken body."""
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise BodyError(f"the inventory body is not valid JSON ({exc})") from None
+
+
+def fetch(
+    services: StreamServices,
+    path: str,
+    *,
+    stream: str,
+    scope: str,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Snapshot:
+    """GET `/api/v2/{path}`; raise SkipPartitionError when the scope is missing."""
+    settings = services.settings
+    request = requests.Request(
+        "GET",
+        f"{settings.api_url}/api/v2/{path}",
+        params=dict(params or {}),
+        headers={"User-Agent": f"tap-tailscale/{__version__}", **(headers or {})},
+    ).prepare()
+    rules = ResponseRules(
+        stream=stream,
+        api_url=settings.api_url,
+        can_shrink=False,
+        max_body_bytes=None,
+        on_forbidden=lambda message: _missing_scope(stream, scope, message),
+        secrets=services.secrets,
+    )
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts,
+        initial=settings.initial_backoff,
+        ceiling=settings.max_backoff,
+        sleep=services.sleep,
+    )
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with send(
+                services.session(),
+                request,
+                services.authenticator(),
+                timeout=settings.request_timeout,
+            ) as response:
+                check_response(response, rules)
+                return Snapshot(response.content, dict(response.headers))
+        except (RetriableError, requests.exceptions.RequestException) as exc:
+            if attempt >= settings.max_attempts:
+                raise RetriableError(f"{stream}: {describe(exc)}") from exc
+            policy.wait(attempt, exc)
+
+
+def _missing_scope(stream: str, scope: str, message: str) -> None:
+    raise SkipPartitionError(
+        f"The credential lacks the `{scope}` scope (HTTP 403: {message}); grant it (or "
+        f"`all:read`) to read {stream}."
+    )
+
+
+def device_list(
+    services: StreamServices, tailnet: str, *, raise_errors: bool = False
+) -> list[dict[str, Any]] | None:
+    """Every device of the tailnet (`fields=all`), fetched once per run.
+
+    For enrichment a failure gives None (names stay null) and one warning; the devices
+    stream asks with `raise_errors` to report the failure as its own.
+    """
+    cache = services.device_lists
+    if cache.get(tailnet) is not None or (tailnet in cache and not raise_errors):
+        return cache[tailnet]
+    try:
+        body = fetch(
+            services,
+            f"tailnet/{tailnet}/devices",
+            stream="devices",
+            scope=DEVICES_SCOPE,
+            params={"fields": "all"},
+        ).json()
+    except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
+        if raise_errors:
+            raise
+        logger.warning(
+            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, exc
+        )
+        cache[tailnet] = None
+        return None
+    devices = body.get("devices") if isinstance(body, dict) else None
+    cache[tailnet] = [d for d in devices or [] if isinstance(d, dict)]
+    return cache[tailnet]

@@ -1,0 +1,192 @@
+"""Inventory snapshots: devices, users, keys, the policy file and DNS, per tailnet.
+
+Each run takes a full snapshot (the API has no incremental filter). Every record of one
+snapshot carries the same `synced_at`. Keys never include fields that change every
+minute (`lastSeen`), so an upserting target holds the current inventory; the policy and
+DNS streams key each distinct version, so the same target also keeps their history.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Stream
+from typing_extensions import override
+
+from tap_tailscale import inventory
+from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, device_list, fetch
+from tap_tailscale.parsing import BodyError
+from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetriableError
+from tap_tailscale.timeutil import format_timestamp, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+    from tap_tailscale.services import StreamServices
+
+
+class InventoryStream(Stream):
+    """A full snapshot of one inventory endpoint, per tailnet."""
+
+    #: The OAuth scope the endpoint needs, named when it is missing.
+    required_scope: ClassVar[str]
+
+    def __init__(self, tap: Tap, services: StreamServices) -> None:
+        self.services = services
+        super().__init__(tap, schema=inventory.SCHEMAS[self.name])
+        self.primary_keys = list(inventory.KEY_PROPERTIES[self.name])
+
+    @override
+    @property
+    def partitions(self) -> list[dict] | None:
+        return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
+
+    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+        """Fetch the endpoint and yield its records."""
+        raise NotImplementedError
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        tailnet = str((context or {}).get("tailnet", "-"))
+        name = self.services.tailnet_name(tailnet)
+        synced_at = format_timestamp(utc_now())
+        report = self.services.report
+        try:
+            records = list(self.snapshot(tailnet, synced_at))
+        except SkipPartitionError as exc:
+            report.partition_skipped(self.name, tailnet, str(exc))
+            self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
+            return
+        except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
+            report.tailnet_failed(self.name, tailnet, str(exc))
+            self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
+            return
+        for record in records:
+            record["tailnet"] = name
+        report.records_emitted(self.name, len(records))
+        yield from records
+
+    def check_connection(self, tailnet: str) -> str | None:
+        """One snapshot request; None if the stream is usable, else why not."""
+        try:
+            list(self.snapshot(tailnet, format_timestamp(utc_now())))
+        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+            return str(exc)
+        return None
+
+    def shaped(
+        self, objects: Any, shape: Any, tailnet: str, synced_at: str
+    ) -> Iterable[dict[str, Any]]:
+        """Shape each object of a list body; a malformed one is counted and skipped."""
+        for obj in objects if isinstance(objects, list) else []:
+            try:
+                yield shape(obj, tailnet, synced_at)
+            except RejectedEntryError as exc:
+                self.services.report.entry_rejected(self.name)
+                self.logger.warning(
+                    "%s [tailnet %s]: skipped an object: %s", self.name, tailnet, exc.reason
+                )
+
+
+class DevicesStream(InventoryStream):
+    """Every device of the tailnet, with all fields (`fields=all`)."""
+
+    name = "devices"
+    required_scope = DEVICES_SCOPE
+
+    @override
+    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+        devices = device_list(self.services, tailnet, raise_errors=True)
+        return self.shaped(devices, inventory.device_record, tailnet, synced_at)
+
+
+class _ListStream(InventoryStream):
+    """An endpoint whose body is `{"<envelope>": [objects]}`."""
+
+    path: ClassVar[str]
+    params: ClassVar[dict[str, str]]
+    envelope: ClassVar[str]
+    shape: ClassVar[Any]
+
+    @override
+    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+        body = fetch(
+            self.services,
+            f"tailnet/{tailnet}/{self.path}",
+            stream=self.name,
+            scope=self.required_scope,
+            params=self.params,
+        ).json()
+        objects = body.get(self.envelope) if isinstance(body, dict) else None
+        return self.shaped(objects, type(self).shape, tailnet, synced_at)
+
+
+class UsersStream(_ListStream):
+    """Every user: members and shared users alike (the endpoint lists members by default)."""
+
+    name = "users"
+    required_scope = "users:read"
+    path = "users"
+    params: ClassVar[dict[str, str]] = {"type": "all"}
+    envelope = "users"
+    shape = staticmethod(inventory.user_record)
+
+
+class KeysStream(_ListStream):
+    """Auth keys, API access tokens, OAuth clients and federated identities; never a secret."""
+
+    name = "keys"
+    required_scope = "auth_keys:read"
+    path = "keys"
+    params: ClassVar[dict[str, str]] = {"all": "true"}
+    envelope = "keys"
+    shape = staticmethod(inventory.key_record)
+
+
+class PolicyStream(InventoryStream):
+    """The policy file as sent (HuJSON) and parsed, one record per distinct version."""
+
+    name = "policy"
+    required_scope = "policy_file:read"
+
+    @override
+    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+        # No Accept header: the API then sends the HuJSON text, comments and all.
+        answer = fetch(
+            self.services, f"tailnet/{tailnet}/acl", stream=self.name, scope=self.required_scope
+        )
+        etag = next((v for k, v in answer.headers.items() if k.lower() == "etag"), None)
+        text = answer.body.decode("utf-8", errors="replace")
+        return [inventory.policy_record(text, etag, tailnet, synced_at)]
+
+
+class DnsStream(InventoryStream):
+    """Nameservers, preferences, search paths and split DNS: one record per snapshot."""
+
+    name = "dns"
+    required_scope = "dns:read"
+
+    @override
+    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+        configuration = fetch(
+            self.services,
+            f"tailnet/{tailnet}/dns/configuration",
+            stream=self.name,
+            scope=self.required_scope,
+        ).json()
+        return [inventory.dns_record(tailnet, synced_at, configuration=configuration)]
+
+
+INVENTORY_STREAMS: tuple[type[InventoryStream], ...] = (
+    DevicesStream,
+    UsersStream,
+    KeysStream,
+    PolicyStream,
+    DnsStream,
+)
