@@ -209,3 +209,34 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
     bookmarks = state["singer_state"]["bookmarks"]
     (cursor,) = bookmarks["admin_audit"]["partitions"]
     assert cursor["replication_key_value"].endswith("|~"), cursor
+
+
+def test_documented_config_set_lines_run(tmp_path: Path) -> None:
+    """The secret-setting `meltano config set` lines of the README and docs/meltano.md.
+
+    They take the value from a variable, the form that works on Meltano 4.4.1 (without a
+    value it crashes instead of prompting); test_readme.py checks every other line has one.
+    """
+    meltano = find_meltano()
+    if meltano is None:
+        pytest.skip("meltano is not installed beside this Python; `make test` installs it")
+    lines = [
+        line.split("#")[0].strip()
+        for doc in ("README.md", "docs/meltano.md")
+        for block in re.findall(
+            r"```(?:console|bash|sh)\n(.*?)```", (REPO / doc).read_text(), flags=re.DOTALL
+        )
+        for line in block.splitlines()
+        if line.startswith("meltano config set ") and '"$' in line
+    ]
+    assert any("target-postgres password" in line for line in lines), lines
+    text = (REPO / "meltano.yml").read_text()
+    (tmp_path / "meltano.yml").write_text(text.replace("pip_url: -e .", f"pip_url: -e {REPO}"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)}
+    env["PATH"] = f"{Path(meltano).parent}{os.pathsep}{env.get('PATH', '')}"
+    values = {"TAILSCALE_API_KEY": DEV_KEY, "PGPASSWORD": "readme-test-password"}
+    project = Project(root=tmp_path, port=PORT, env=env)
+    assert_all_exit_zero(project.bash(lines, values))
+    stored = (tmp_path / ".env").read_text()
+    assert f"TAP_TAILSCALE_API_KEY='{DEV_KEY}'" in stored
+    assert "TARGET_POSTGRES_PASSWORD='readme-test-password'" in stored
