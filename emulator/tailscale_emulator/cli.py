@@ -41,11 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tap-tailscale-emulator",
         description="Emulate the Tailscale API v2 (logs and inventory) on a loopback port.",
+        # Raw, so the credentials are never hyphen-wrapped across lines.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "Credentials it accepts by default (fixtures, not secrets): "
-            f"API key {DEFAULT_API_KEY}; OAuth client id {DEFAULT_CLIENT_ID} with secret "
-            f"{DEFAULT_CLIENT_SECRET}; federated client id {DEFAULT_FEDERATED_CLIENT_ID} "
-            "with any JWT-shaped token starting with eyJ. --api-key and --config replace them."
+            "credentials it accepts by default (fixtures, not secrets; --api-key and\n"
+            "--config replace them):\n"
+            f"  API key:             {DEFAULT_API_KEY}\n"
+            f"  OAuth client id:     {DEFAULT_CLIENT_ID}\n"
+            f"  OAuth client secret: {DEFAULT_CLIENT_SECRET}\n"
+            f"  federated client id: {DEFAULT_FEDERATED_CLIENT_ID} (any JWT starting with eyJ)"
         ),
     )
     p.add_argument(
