@@ -24,6 +24,7 @@ one-hour windows, and checks that memory stays flat and time grows linearly.
 
 Usage: python scripts/bench.py [--runs 5] [--smoke] [--only NAME ...] [--no-floor]
        python scripts/bench.py --curve [--curve-runs 1]
+       python scripts/bench.py --e2e [--records N] [--runs N]   (scripts/bench_e2e.py)
 """
 
 from __future__ import annotations
@@ -429,6 +430,10 @@ def curve(options: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--e2e"]:  # tap | target-postgres / target-duckdb figures
+        from bench_e2e import main as end_to_end  # noqa: PLC0415
+
+        return end_to_end(sys.argv[2:])
     if len(sys.argv) == 7 and sys.argv[1] == "--floor":
         floor_main(*sys.argv[2:])
         return 0

@@ -3,8 +3,9 @@
     python scripts/update_readme.py          # rewrite README.md in place
     python scripts/update_readme.py --check  # exit 1 if README.md is stale
 
-Sections: the settings table (from `tap-tailscale --about --format=markdown`) and the
-admin_audit action table (from tap_tailscale.normalize), so neither can drift from code.
+Section: the settings table, taken from `tap-tailscale --about --format=markdown` (only its
+`| Setting ...` rows, so the heading and text around them do not matter), so it cannot drift
+from the code. The admin_audit action table lives in docs/admin-audit-actions.md.
 """
 
 from __future__ import annotations

@@ -3,35 +3,42 @@
 A busy tailnet's network window can be hundreds of megabytes in one body; parsing it
 whole costs 6-8 bytes of memory per byte of body. The body is instead read in blocks of
 `BLOCK_BYTES`, and each block's complete entries are decoded at once by msgspec (C, and
-three times faster than ijson's C backend here). Anything the block splitter is not sure
-of (an unusual layout, a broken or cut-off body) is handed to ijson's C backend from
-that point, so results and errors are the ones a plain ijson stream gives. Numbers with
-a fraction or exponent become Decimal in both, exactly as written. (ijson's
-`use_float=True` mode overflows on u64 counters, so floats stay Decimal; only
-`old`/`new` can hold them.)
+three times faster than ijson's C backend here). Whatever the block splitter is not sure
+of (an unusual layout, a broken or cut-off body, an entry too large, too deep or with a
+number Python will not parse) is read one value at a time instead: each value is first
+delimited by `tap_tailscale.jsonscan`, then decoded alone, or skipped unread and
+replaced by an `UnreadableEntry` that the streams reject and count. Entries and errors
+are the ones a plain ijson stream gives, except that no hostile entry can crash the
+process (ijson's C backend segfaults on a 4,301-digit integer), exhaust memory or
+stop the rest of the window from being read. Numbers with a fraction or exponent become
+Decimal, exactly as written; integers too long for Python stay exact, as strings.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-import ijson
 import msgspec
 import orjson
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tap_tailscale.jsonscan import MalformedJSONError, SkippedValue, ValueReader, nests_deeper_than
+from tap_tailscale.records import RejectedEntryError
 
 # Enough of the body to tell `{"logs": 5}` from an empty window without a second parse.
 _SNIFF_BYTES = 64 * 1024
 # Small blocks decode fastest (their objects stay in CPU caches and the young GC
 # generation): 64 KiB measured 1.4x faster than 1 MiB, and holds ~60 flow entries.
 BLOCK_BYTES = 64 * 1024
-# An entry bigger than this ends block decoding; ijson reads the rest of the body. Small
-# enough that the buffer and its copies stay far inside the memory goal.
+# An entry bigger than this ends block decoding and is read on its own. Small enough that
+# the buffer and its copies stay far inside the memory goal.
 _MAX_BUFFER_BYTES = 4 * 1024 * 1024
+# Defaults for the limits on one entry. Real entries nest a handful of levels and weigh
+# kilobytes; the limits keep a hostile one from costing memory or recursion.
+MAX_ENTRY_DEPTH = 64
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 _JSON_STRING = rb'"(?:[^"\\]|\\.)*"'
@@ -44,6 +51,8 @@ _LOGS_START = re.compile(
 )
 # The first entry's first key: compact JSON from one encoder starts every entry with it.
 _FIRST_KEY = re.compile(rb'\{"(\w+)":', re.ASCII)
+_LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
+_COLON, _QUOTE = b':"'
 
 
 class BodyError(Exception):
@@ -93,22 +102,59 @@ def _check_empty_body_shape(head: bytes, bytes_read: int) -> None:
         raise BodyError(f"`logs` is {kind}, neither an array nor null")
 
 
-def iter_log_entries(raw: IO[bytes], *, max_bytes: int | None = None) -> Iterator[Any]:
+class UnreadableEntry(Mapping[str, Any]):
+    """A `logs` entry skipped unread: too large, nested too deep, or with an unreadable number.
+
+    It stands in the stream where the entry was, so every stream's usual path rejects and
+    counts it: looking anything up in it raises RejectedEntryError with the reason.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __getitem__(self, key: str) -> Any:
+        raise RejectedEntryError(self.reason, None)
+
+    def __iter__(self) -> Iterator[str]:
+        raise RejectedEntryError(self.reason, None)
+
+    def __len__(self) -> int:
+        raise RejectedEntryError(self.reason, None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadableEntry) and other.reason == self.reason
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"UnreadableEntry({self.reason!r})"
+
+
+def iter_log_entries(
+    raw: IO[bytes],
+    *,
+    max_bytes: int | None = None,
+    max_entry_bytes: int = MAX_ENTRY_BYTES,
+    max_depth: int = MAX_ENTRY_DEPTH,
+) -> Iterator[Any]:
     """Yield each element of the body's top-level `logs` array as it is parsed.
 
-    `logs: null` and `logs: []` both yield nothing. Raises BodyError when the body
-    breaks off or is malformed, after yielding whatever came before the break.
+    `logs: null` and `logs: []` both yield nothing. An entry over `max_entry_bytes`, or
+    nested more than `max_depth` levels, is skipped in flat memory and yielded as an
+    UnreadableEntry. Raises BodyError when the body breaks off or is malformed, after
+    yielding whatever came before the break.
     """
     reader = _MeteredReader(raw, max_bytes)
+    body = ValueReader(reader.read, max_entry_bytes, max_depth)
     count = 0
     try:
-        for entry in _entries(reader):
+        for entry in _entries(body):
             count += 1
             yield entry
     except BodyError:
         raise
-    except ijson.JSONError as exc:
-        raise BodyError(f"the body broke off or is not valid JSON after {count} entries") from exc
+    except MalformedJSONError:
+        raise BodyError(f"the body broke off or is not valid JSON after {count} entries") from None
     except Exception as exc:  # urllib3/requests raise several types for a cut connection
         raise BodyError(
             f"the connection broke after {count} entries ({type(exc).__name__})"
@@ -117,50 +163,105 @@ def iter_log_entries(raw: IO[bytes], *, max_bytes: int | None = None) -> Iterato
         _check_empty_body_shape(bytes(reader.head), reader.bytes_read)
 
 
-def _entries(reader: _MeteredReader) -> Iterator[Any]:
-    """The `logs` entries: whole blocks by msgspec while that is safe, then ijson.
+def _entries(body: ValueReader) -> Iterator[Any]:
+    """The `logs` entries: whole blocks by msgspec while that is safe, else one by one."""
+    body.more()
+    start = _LOGS_START.match(body.buf)
+    if start is None or not _is_json(bytes(start.group()) + b"]}"):
+        yield from _document(body)
+        return
+    body.pos = start.end()
+    yield from _logs_array(body)
+    if not body.close_or_comma(_RBRACE):
+        yield from _members(body)
+    body.end()
+
+
+def _document(body: ValueReader) -> Iterator[Any]:
+    body.take(_LBRACE)
+    if body.peek() == _RBRACE:
+        body.pos += 1
+    else:
+        yield from _members(body)
+    body.end()
+
+
+def _members(body: ValueReader) -> Iterator[Any]:
+    """An object's members from a key on; the elements of any `logs` array among them."""
+    while True:
+        if body.peek() != _QUOTE:
+            body.fail("expected a key")
+        key = body.value()
+        body.take(_COLON)
+        if key == "logs" and body.peek() == _LBRACKET:
+            body.pos += 1
+            yield from _logs_array(body)
+        else:
+            body.value()  # read to check it, as ijson did, and dropped
+        if body.close_or_comma(_RBRACE):
+            return
+
+
+def _logs_array(body: ValueReader) -> Iterator[Any]:
+    """The elements of an array whose `[` is behind the cursor, and its `]`."""
+    if body.peek() == _RBRACKET:
+        body.pos += 1
+        return
+    while True:
+        block = _next_block(body)
+        if type(block) is list:
+            yield from block
+            del block  # free the block's entries before reading the next
+            continue
+        until = int(block)  # type: ignore[arg-type]
+        # At least one value, then on to the end of a block that was refused.
+        while True:
+            entry = body.value()
+            yield UnreadableEntry(entry.reason) if type(entry) is SkippedValue else entry
+            if body.close_or_comma(_RBRACKET):
+                return
+            if body.offset >= until:
+                break
+
+
+def _next_block(body: ValueReader) -> list[Any] | int:
+    """The next run of whole entries, decoded at once; or where one-by-one reading must reach.
 
     A block ends just before a `},{"<first key>":` separator. Such a separator is never
     inside a string, but it may sit in an array nested inside an entry. A block that
     starts between two entries and ends in a nested array is not a valid JSON array, so
     the decode fails; a block that decodes is therefore exactly a run of whole entries,
-    and the next block again starts between two entries. On anything unexpected (a
-    failed decode, a huge entry, a read error, the end of the body) the rest, from the
-    last block boundary, goes to ijson as `{"logs":[` + rest, which yields every entry
-    before a break and raises at it, as a plain ijson stream does.
+    and the next block again starts between two entries. A block that fails, or that
+    could hold an entry over a limit, is read one value at a time up to its end.
     """
-    buffer = reader.read(BLOCK_BYTES)
-    start = _LOGS_START.match(buffer)
-    if start is None or not _is_json(start.group() + b"]}"):
-        yield from ijson.items(_Prefixed(buffer, reader), "logs.item")
-        return
-    buffer = buffer[start.end() :]
-    rest: _MeteredReader | _Raising = reader
-    first_key = _FIRST_KEY.match(buffer)
-    if first_key is not None:
-        separator = b'},{"' + first_key.group(1) + b'":'
-        while True:
-            cut = buffer.rfind(separator)
-            if cut >= 0:
-                try:
-                    block = _decoder.decode(b"[" + buffer[: cut + 1] + b"]")
-                except Exception:  # ijson then yields or raises, as it always did
-                    break
-                yield from block
-                del block  # free the block's entries before reading the next
-                buffer = buffer[cut + 2 :]
-            elif len(buffer) > _MAX_BUFFER_BYTES:
-                break
-            try:
-                # A big entry doubles the read, so it costs a few reads and copies.
-                more = reader.read(min(max(BLOCK_BYTES, len(buffer)), _MAX_BUFFER_BYTES))
-            except Exception as exc:  # raised again once the buffered entries are out
-                rest = _Raising(exc)
-                break
-            if not more:
-                break
-            buffer += more
-    yield from ijson.items(_Prefixed(b'{"logs":[' + buffer, rest), "logs.item")
+    first_key = _FIRST_KEY.match(body.buf, body.pos)
+    if first_key is None:
+        return body.offset
+    separator = b'},{"' + bytes(first_key.group(1)) + b'":'
+    while True:
+        cut = body.buf.rfind(separator, body.pos)
+        if cut >= 0:
+            block = _decode_block(b"[" + body.buf[body.pos : cut + 1] + b"]", body)
+            if block is None:
+                return body.dropped + cut + 1
+            body.pos = cut + 2
+            body.drop()
+            return block
+        if len(body.buf) - body.pos > _MAX_BUFFER_BYTES:
+            return body.offset
+        # A big entry doubles the read, so it costs a few reads and copies.
+        if not body.more(min(max(BLOCK_BYTES, len(body.buf)), _MAX_BUFFER_BYTES)):
+            return body.offset
+
+
+def _decode_block(block: bytes, body: ValueReader) -> list[Any] | None:
+    """The block's entries, or None if it must be read one value at a time."""
+    if len(block) > body.max_bytes or nests_deeper_than(block, body.max_depth + 1):
+        return None
+    try:
+        return _decoder.decode(block)
+    except Exception:  # a broken body, a number Python will not parse, deep recursion
+        return None
 
 
 def _is_json(document: bytes) -> bool:
@@ -169,30 +270,3 @@ def _is_json(document: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-class _Raising:
-    """A reader whose every read raises `error` (a read that already failed)."""
-
-    def __init__(self, error: Exception) -> None:
-        self._error = error
-
-    def read(self, size: int = -1) -> bytes:
-        raise self._error
-
-
-class _Prefixed:
-    """A reader that returns `prefix` first, then the rest of `reader`."""
-
-    def __init__(self, prefix: bytes, reader: _MeteredReader | _Raising) -> None:
-        self._prefix = memoryview(prefix)
-        self._offset = 0
-        self._reader = reader
-
-    def read(self, size: int = -1) -> bytes:
-        if self._offset < len(self._prefix):
-            end = len(self._prefix) if size < 0 else self._offset + size
-            chunk = bytes(self._prefix[self._offset : end])
-            self._offset += len(chunk)
-            return chunk
-        return self._reader.read(size)

@@ -7,9 +7,10 @@ A recording is a folder of numbered exchanges, one per request, in the order sen
 - `0001.body`: the response body as the tap read it (decompressed), byte for byte.
 
 Credentials are removed before anything is written: Authorization is never recorded,
-cookie and authentication-challenge headers are dropped, every known secret and every
-credential-shaped string is scrubbed from the metadata, and the bodies of token
-endpoints and error responses are scrubbed too (so `access_token` never reaches disk).
+cookie and authentication-challenge headers are dropped, and every known secret and
+every credential-shaped string is scrubbed from the metadata and from every body,
+whatever its status (a 200 may echo a credential too). Token endpoint and error bodies
+also lose their token fields (so `access_token` never reaches disk, known or not).
 
 Replaying answers each request from the exchange with the same method, path and query
 (in any order), without opening a socket. Exchanges recorded for the same request
@@ -49,6 +50,9 @@ _PREFIXES = ("https://", "http://")
 _CHUNK_BYTES = 256 * 1024
 # Token and error bodies are scrubbed in memory; real ones are a few hundred bytes.
 _SCRUB_LIMIT_BYTES = 1024 * 1024
+# redact() ignores shorter secrets; a credential-shaped string is far shorter than this.
+_MIN_SECRET_CHARS = 4
+_PATTERN_MARGIN_CHARS = 4096
 _REQUEST_HEADERS = ("User-Agent", "Accept")
 # Headers that can carry or echo a credential, whatever their value looks like.
 _DROPPED_HEADERS = frozenset(
@@ -155,6 +159,32 @@ class Recorder:
             text = json.dumps(document)
         return redact(text, self._secrets()).encode("utf-8", "surrogateescape")
 
+    def scrub_stream(self, source: IO[bytes], path: Path) -> bool:
+        """Copy `source` to `path` without any secret; True if anything was removed.
+
+        Memory stays flat for any size. Known secrets are replaced in the whole text
+        read so far, and the last `keep` characters wait for the next read, so a secret
+        cut by a read boundary is whole by then. Credential-shaped patterns are applied
+        only to what is written, never to a secret that may still be incomplete.
+        """
+        secrets = [s for s in self._secrets() if s and len(s) >= _MIN_SECRET_CHARS]
+        keep = max((len(s) for s in secrets), default=0) + _PATTERN_MARGIN_CHARS
+        carry, changed = "", False
+        with path.open("wb") as out:
+            while True:
+                chunk = source.read(_CHUNK_BYTES)
+                text = carry + chunk.decode("utf-8", "surrogateescape")
+                for secret in secrets:
+                    if secret in text:
+                        text, changed = text.replace(secret, REDACTED), True
+                cut = max(len(text) - keep, 0) if chunk else len(text)
+                written = redact(text[:cut])
+                changed = changed or len(written) != cut or written != text[:cut]
+                out.write(written.encode("utf-8", "surrogateescape"))
+                carry = text[cut:]
+                if not chunk:
+                    return changed
+
     def save(self, name: str, metadata: dict[str, Any]) -> None:
         """Write `name`.json last, so a replay never sees an exchange without its body."""
         text = json.dumps(self.scrub(metadata), indent=2, ensure_ascii=False) + "\n"
@@ -227,24 +257,23 @@ class RecordingAdapter(BaseAdapter):
     def _keep_body(
         self, name: str, response: requests.Response, metadata: dict[str, Any], *, decode: bool
     ) -> IO[bytes]:
-        """Copy the body to `name`.body; return a file the caller reads it from."""
+        """Copy the body, scrubbed, to `name`.body; return a file the caller reads it from.
+
+        The caller needs the body as sent (a token endpoint's real token, a log entry
+        that happens to echo a credential), so only the copy on disk is scrubbed; the
+        caller reads an anonymous temporary file that vanishes once closed.
+        """
         path = self.recorder.directory / f"{name}.body"
-        scrub = response.status_code >= 400 or _is_token_path(metadata["path"])
-        # The caller needs the real token, so only the copy on disk is scrubbed; the
-        # caller then reads an anonymous temporary file that vanishes once closed.
-        body: IO[bytes] = tempfile.TemporaryFile() if scrub else path.open("w+b")  # noqa: SIM115
+        body: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             body_error = _copy_body(response.raw, body, decode=decode)
-            size = body.tell()
-            if scrub:
-                body.seek(0)
-                held = body.read(_SCRUB_LIMIT_BYTES + 1)
-                if len(held) > _SCRUB_LIMIT_BYTES:
-                    # Cut off rather than written unscrubbed; real ones are far smaller.
-                    metadata["body_truncated"] = True
-                scrubbed = self.recorder.scrub_body(held[:_SCRUB_LIMIT_BYTES])
-                path.write_bytes(scrubbed)
-                size = len(scrubbed)
+            body.seek(0)
+            if response.status_code >= 400 or _is_token_path(metadata["path"]):
+                scrubbed = self._scrub_small(body, path, metadata)
+            else:
+                scrubbed = self.recorder.scrub_stream(body, path)
+            size = path.stat().st_size
+            if scrubbed:
                 metadata["headers"] = {
                     k: str(size) if k.lower() == "content-length" else v
                     for k, v in metadata["headers"].items()
@@ -258,6 +287,15 @@ class RecordingAdapter(BaseAdapter):
         if body_error:
             metadata["body_error"] = body_error
         return body
+
+    def _scrub_small(self, body: IO[bytes], path: Path, metadata: dict[str, Any]) -> bool:
+        """Token and error bodies: their token fields too, in memory; always marked scrubbed."""
+        held = body.read(_SCRUB_LIMIT_BYTES + 1)
+        if len(held) > _SCRUB_LIMIT_BYTES:
+            # Cut off rather than written unscrubbed; real ones are far smaller.
+            metadata["body_truncated"] = True
+        path.write_bytes(self.recorder.scrub_body(held[:_SCRUB_LIMIT_BYTES]))
+        return True
 
     def close(self) -> None:
         """Close the wrapped adapter's connections."""

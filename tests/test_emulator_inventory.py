@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import ipaddress
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 
 from tailscale_emulator import (
-    DEFAULT_API_KEY,
     DEFAULT_CLIENT_ID,
     INVENTORY_SCOPES,
     Credential,
@@ -20,10 +19,10 @@ from tailscale_emulator import (
     EmulatorConfig,
     hujson_to_json,
 )
+from tests.emulator_support import AUTH, END, TAILNET, http, make_config
 
-END = datetime(2025, 3, 10, tzinfo=UTC)
-TAILNET = "example.com"
-AUTH = (DEFAULT_API_KEY, "")
+__all__ = ["http"]  # fixtures
+
 API = "/api/v2/tailnet/-"
 DNS_PATHS = ("nameservers", "preferences", "searchpaths", "split-dns", "configuration")
 INVENTORY_PATHS = ("devices", "users", "keys?all=true", "acl", *(f"dns/{p}" for p in DNS_PATHS))
@@ -41,22 +40,15 @@ ALL_ONLY = {
 OPTIONAL = {"lastSeen", "multipleConnections", "distro"}
 
 
-def make_config(**overrides: Any) -> EmulatorConfig:
-    values: dict[str, Any] = {"dataset_start": END - timedelta(days=1), "dataset_end": END}
-    values.update(overrides)
-    return EmulatorConfig(**values)
+def day_config(**overrides: Any) -> EmulatorConfig:
+    """One day of logs ending at END (the demo's length)."""
+    return make_config(**{"dataset_start": END - timedelta(days=1), **overrides})
 
 
 @pytest.fixture
 def emu() -> Any:
-    with Emulator(make_config()) as emulator:
+    with Emulator(day_config()) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def http() -> Any:
-    with requests.Session() as session:
-        yield session
 
 
 def get(
@@ -218,7 +210,7 @@ def test_key_scopes_decide_which_kinds_are_listed(http: requests.Session) -> Non
         "auth-only": Credential(scopes=("auth_keys:read",)),
         "logs-only": Credential(scopes=("logs:network:read",)),
     }
-    with Emulator(make_config(api_keys=keys)) as emulator:
+    with Emulator(day_config(api_keys=keys)) as emulator:
         auth_only = get(http, emulator, f"{API}/keys?all=true", auth=("auth-only", ""))
         assert {k["keyType"] for k in auth_only.json()["keys"]} == {"auth"}
         denied = get(http, emulator, f"{API}/keys?all=true", auth=("logs-only", ""))
@@ -272,7 +264,7 @@ def test_policy_is_the_last_update_and_its_etag_moves_with_it(http: requests.Ses
     seen = {}
     for hours in (0, 6, 12):
         end = END + timedelta(hours=hours)
-        with Emulator(make_config(dataset_start=end - timedelta(days=1), dataset_end=end)) as emu:
+        with Emulator(day_config(dataset_start=end - timedelta(days=1), dataset_end=end)) as emu:
             updates = list(emu.dataset.configuration_events(
                 TAILNET, end - timedelta(days=1), end, event=["TAILNET.UPDATE.ACL"]
             ))  # fmt: skip
@@ -335,9 +327,9 @@ def test_denied_inventory_scopes_are_403_and_logs_still_work(
     http: requests.Session, how: str
 ) -> None:
     if how == "config":
-        emulator = Emulator(make_config(deny_inventory_scopes=True))
+        emulator = Emulator(day_config(deny_inventory_scopes=True))
     else:
-        emulator = Emulator(make_config(), deny_inventory_scopes=True)
+        emulator = Emulator(day_config(), deny_inventory_scopes=True)
     with emulator:
         for path in INVENTORY_PATHS:
             resp = get(http, emulator, f"{API}/{path}")
@@ -355,7 +347,7 @@ def test_denied_inventory_scopes_are_403_and_logs_still_work(
 
 def test_credential_scopes_gate_each_endpoint(http: requests.Session) -> None:
     keys = {"dns-only": Credential(scopes=("dns:read",))}
-    with Emulator(make_config(api_keys=keys)) as emulator:
+    with Emulator(day_config(api_keys=keys)) as emulator:
         statuses = {
             p: get(http, emulator, f"{API}/{p}", auth=("dns-only", "")).status_code
             for p in INVENTORY_PATHS

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -432,3 +434,15 @@ def test_device_index_looks_devices_up_by_node_and_by_either_address() -> None:
     assert index.lookup_ip("not an ip") is None
     assert index.node("nGoneCNTRL") is None
     assert index.node(None) is None
+
+
+def test_every_sql_block_of_the_warehouse_page_is_named_once() -> None:
+    # tests/e2e extracts the queries by these markers and runs them in both warehouses.
+    text = (Path(__file__).parent.parent / "docs" / "warehouse-sql.md").read_text()
+    named = re.findall(r"<!-- query: (\S+) -->\n```sql\n(.*?)```", text, re.DOTALL)
+    assert len(named) == text.count("```sql") >= 9
+    names = [name for name, _ in named]
+    assert len(set(names)) == len(names)
+    for name, sql in named:
+        assert sql.rstrip().endswith(";"), name
+        assert sql.count(";") == 1, name  # one statement per block

@@ -33,6 +33,25 @@ def test_first_two_commands_are_the_demo_and_the_tests() -> None:
     assert "python -m pytest" in makefile
 
 
+def test_links_are_absolute_for_the_package_index_page() -> None:
+    # The README is also the PyPI page, where relative links and bare anchors lead nowhere.
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    assert targets, "the README has links"
+    relative = [t for t in targets if not t.startswith(("https://", "http://"))]
+    assert relative == []
+
+
+def test_config_set_lines_give_the_value() -> None:
+    # Meltano 4.4.1 crashes (ValueError: not enough values to unpack) when `meltano config
+    # set` has no value; tests/e2e/test_readme_meltano.py runs the lines that give one.
+    for doc in ("README.md", "docs/meltano.md", "meltano.yml"):
+        for line in (ROOT / doc).read_text().splitlines():
+            # `meltano config set PLUGIN SETTING VALUE`, options allowed before the plugin.
+            for command in re.findall(r"meltano config set (?:--\S+ )*[a-z][^`#]*", line):
+                assert len(command.split()) >= 6, f"{doc}: {command}"
+
+
 def test_every_setting_is_documented_in_meltano_yml() -> None:
     meltano = (ROOT / "meltano.yml").read_text()
     for name in SETTINGS["properties"]:

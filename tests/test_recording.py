@@ -70,6 +70,21 @@ CONFIGURATION_BODY = json.dumps({"logs": [{"eventGroupID": "g1", "action": "UPDA
 GZIP_BODY = json.dumps({"logs": [], "note": "compressed on the wire"}).encode()
 
 
+def _echo_body() -> bytes:
+    """A 200 log body that echoes every credential, some of them across read boundaries."""
+    secrets = [API_KEY, BASIC, ACCESS_TOKEN, CLIENT_SECRET]
+    logs = [{"n": i, "note": "x" * 1000} for i in range(600)]
+    for i, secret in enumerate(secrets * 3):
+        logs[i * 50]["old"] = {"echo": secret, "auth": f"Basic {BASIC}"}
+    body = json.dumps({"logs": logs}).encode()
+    # One secret exactly astride the recorder's 256 KiB read boundary.
+    boundary = 256 * 1024 - len(API_KEY) // 2
+    return body[:boundary] + API_KEY.encode() + body[boundary:]
+
+
+ECHO_BODY = _echo_body()
+
+
 # ---- A tiny HTTP server ------------------------------------------------------------------
 
 
@@ -148,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/v2/unauthorized":
             body = json.dumps({"message": f"token {ACCESS_TOKEN} expired"}).encode()
             self._send(401, body, {"WWW-Authenticate": f'Bearer error="{ACCESS_TOKEN}"'})
+        elif path == "/api/v2/echo-secrets":
+            self._send(200, ECHO_BODY)
         elif path == "/api/v2/big":
             self.send_response(200)
             self.send_header("Content-Length", str(BIG_BYTES))
@@ -399,6 +416,32 @@ def test_recording_continues_numbering_in_a_used_folder(live: Live, tmp_path: Pa
     with serve() as url, closing(build_session({"record_dir": str(tmp_path)}, secrets=list)) as s:
         s.get(f"{url}/api/v2/echo").close()
     assert _exchange(Live(tmp_path), 3)["path"] == "/api/v2/echo"
+
+
+def test_a_200_body_echoing_credentials_is_scrubbed_on_disk_only(tmp_path: Path) -> None:
+    secrets = [API_KEY, CLIENT_SECRET, BASIC, ACCESS_TOKEN]
+    config = {"record_dir": str(tmp_path)}
+    with (
+        serve() as url,
+        closing(build_session(config, secrets=lambda: secrets)) as session,
+        session.get(f"{url}/api/v2/echo-secrets", stream=True) as response,
+    ):
+        seen = _read_streaming(response)
+    # The tap reads the body as sent; only the recording is scrubbed.
+    assert seen == ECHO_BODY
+    stored = (tmp_path / "0001.body").read_bytes()
+    for secret in [*secrets, "kRec0rd3r", "S3cr3tS3cr3t"]:
+        assert secret.encode() not in stored, secret
+    meta = _exchange(Live(tmp_path), 1)
+    assert meta["status"] == 200
+    assert meta["body_scrubbed"] is True
+    assert meta["body_bytes"] == len(stored)
+    assert meta["headers"]["Content-Length"] == str(len(stored))
+    # Everything but the secrets is kept byte for byte.
+    expected = ECHO_BODY
+    for secret in secrets:
+        expected = expected.replace(secret.encode(), b"[redacted]")
+    assert stored == expected
 
 
 # ---- Replay ------------------------------------------------------------------------------

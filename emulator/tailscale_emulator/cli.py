@@ -41,11 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tap-tailscale-emulator",
         description="Emulate the Tailscale API v2 (logs and inventory) on a loopback port.",
+        # Raw, so the credentials are never hyphen-wrapped across lines.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "Credentials it accepts by default (fixtures, not secrets): "
-            f"API key {DEFAULT_API_KEY}; OAuth client id {DEFAULT_CLIENT_ID} with secret "
-            f"{DEFAULT_CLIENT_SECRET}; federated client id {DEFAULT_FEDERATED_CLIENT_ID} "
-            "with any JWT-shaped token starting with eyJ. --api-key and --config replace them."
+            "credentials it accepts by default (fixtures, not secrets; --api-key and\n"
+            "--config replace them):\n"
+            f"  API key:             {DEFAULT_API_KEY}\n"
+            f"  OAuth client id:     {DEFAULT_CLIENT_ID}\n"
+            f"  OAuth client secret: {DEFAULT_CLIENT_SECRET}\n"
+            f"  federated client id: {DEFAULT_FEDERATED_CLIENT_ID} (any JWT starting with eyJ)"
         ),
     )
     p.add_argument(
@@ -103,34 +107,50 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         if args.tailnet:
             _rename_default_tailnet(config, args.tailnet)
     _apply_range_flags(args, config)
-    _apply_tailnet_flags(args, config)
+    for tailnet in config.tailnets.values():
+        _apply_flags(args, tailnet, _TAILNET_FLAGS)
     if args.api_key:
         home = next(iter(config.tailnets))
         if args.config is None:
             config.api_keys = {}
         for key in args.api_key:
             config.api_keys[key] = Credential(tailnet=home, name=f"cli-key-{len(config.api_keys)}")
-    _apply_api_flags(args, config)
+    _apply_flags(args, config, _API_FLAGS)
     _apply_fault_flags(args, config)
     config.validate()
     return config
 
 
-def _apply_api_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
-    if args.token_lifetime is not None:
-        config.token_lifetime_seconds = args.token_lifetime
-    if args.exclusive_end:
-        config.inclusive_end = False
-    if args.empty_array_sometimes:
-        config.null_logs_for_empty = False
-    if args.max_window_seconds is not None:
-        config.max_window_seconds = args.max_window_seconds
-    if args.max_entries is not None:
-        config.max_entries_per_response = args.max_entries
-    if args.latency_seconds is not None:
-        config.latency_seconds = args.latency_seconds
-    if args.deny_inventory_scopes:
-        config.deny_inventory_scopes = True
+# (flag attribute, config field, value for a switch or None to copy the flag's value)
+_API_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
+    ("token_lifetime", "token_lifetime_seconds", None),
+    ("exclusive_end", "inclusive_end", False),
+    ("empty_array_sometimes", "null_logs_for_empty", False),
+    ("max_window_seconds", "max_window_seconds", None),
+    ("max_entries", "max_entries_per_response", None),
+    ("latency_seconds", "latency_seconds", None),
+    ("deny_inventory_scopes", "deny_inventory_scopes", True),
+)
+_TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
+    ("config_interval", "config_event_interval_seconds", None),
+    ("network_interval", "network_interval_seconds", None),
+    ("nodes", "network_nodes", None),
+    ("traffic_items", "traffic_items", None),
+    ("no_flow_logs_plan", "plan_has_flow_logs", False),
+    ("flow_logs_disabled", "flow_logs_enabled", False),
+)
+
+
+def _apply_flags(
+    args: argparse.Namespace, target: object, table: tuple[tuple[str, str, bool | None], ...]
+) -> None:
+    """Copy given flags onto `target`; a switch (store_true) sets its fixed value."""
+    for flag, name, switched in table:
+        value = getattr(args, flag)
+        if switched is None and value is not None:
+            setattr(target, name, value)
+        elif switched is not None and value:
+            setattr(target, name, switched)
 
 
 def _rename_default_tailnet(config: EmulatorConfig, name: str) -> None:
@@ -152,22 +172,6 @@ def _apply_range_flags(args: argparse.Namespace, config: EmulatorConfig) -> None
         config.dataset_start = config.dataset_end - timedelta(days=args.days or 3)
     if args.seed is not None:
         config.seed = args.seed
-
-
-def _apply_tailnet_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:
-    for tailnet in config.tailnets.values():
-        if args.config_interval is not None:
-            tailnet.config_event_interval_seconds = args.config_interval
-        if args.network_interval is not None:
-            tailnet.network_interval_seconds = args.network_interval
-        if args.nodes is not None:
-            tailnet.network_nodes = args.nodes
-        if args.traffic_items is not None:
-            tailnet.traffic_items = args.traffic_items
-        if args.no_flow_logs_plan:
-            tailnet.plan_has_flow_logs = False
-        if args.flow_logs_disabled:
-            tailnet.flow_logs_enabled = False
 
 
 def _apply_fault_flags(args: argparse.Namespace, config: EmulatorConfig) -> None:

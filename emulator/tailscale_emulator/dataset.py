@@ -12,7 +12,7 @@ cached, so the returned dicts share nested objects: treat them as read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tailscale_emulator.event_types import ConfigFilter
 from tailscale_emulator.events import CONFIG_PERIOD, config_bodies, policy_update_bodies
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 JsonDict = dict[str, Any]
+T = TypeVar("T")
 
 CONFIG_VERSION = "1.1"
 # eventTime precision, as Go trims it: mostly microseconds, some nanoseconds, some
@@ -192,7 +193,6 @@ class Dataset(InventoryView):
         nodes = cfg.network_nodes
         memo = self._config_memo(salt, tailnet, nodes)
         policy_every = max(cfg.policy_update_every, 0)
-        prefix_of = minute_prefix
         i = lo // interval - 1
         while i * interval <= hi:
             slot = i * interval
@@ -202,8 +202,7 @@ class Dataset(InventoryView):
             h = x ^ (x >> 31)
             t = slot + h % span
             trimmed = t - t % _TRIM[(h >> 40) % len(_TRIM)]
-            # Coarser precision must not move the event into the previous slot.
-            if trimmed >= slot:
+            if trimmed >= slot:  # coarser precision must not move it to the previous slot
                 t = trimmed
             i += 1
             if t < lo or t > hi or (quiet and any(a <= t < b for a, b in quiet)):
@@ -212,17 +211,13 @@ class Dataset(InventoryView):
                 bodies = policy_update_bodies(salt, tailnet, (i - 1) // policy_every)
             else:
                 r = (i - 1) % CONFIG_PERIOD
-                memo_bodies = memo[r]
-                if memo_bodies is None:
-                    memo_bodies = memo[r] = config_bodies(salt, tailnet, r, nodes)
-                bodies = memo_bodies
-            # format_go(t) inlined: this loop runs per event.
+                bodies = memo[r] or _remember(memo, r, config_bodies(salt, tailnet, r, nodes))
             secs, frac = divmod(t, NS_PER_SECOND)
             minute, sec = divmod(secs, 60)
             if frac:
-                event_time = f"{prefix_of(minute)}{sec:02d}.{frac:09d}".rstrip("0") + "Z"
+                event_time = f"{minute_prefix(minute)}{sec:02d}.{frac:09d}".rstrip("0") + "Z"
             else:
-                event_time = f"{prefix_of(minute)}{sec:02d}Z"
+                event_time = f"{minute_prefix(minute)}{sec:02d}Z"
             group = "%016x%016x" % (h, (h * 0xD6E8FEB86659FD93) & M64)  # noqa: UP031 - fastest
             deferred = ZERO_TIME
             if (h >> 48) % 13 == 0:
@@ -259,6 +254,7 @@ class Dataset(InventoryView):
     def _network_gen(
         self, tailnet: str, cfg: TailnetConfig, lo: int, hi: int
     ) -> Iterator[JsonDict]:
+        # The hottest loop: hashing and timestamp formatting are inlined, as in _config_gen.
         nodes = cfg.network_nodes
         if hi < lo or nodes <= 0:
             return
@@ -268,10 +264,10 @@ class Dataset(InventoryView):
         stagger = period // nodes
         jitter_span = max(1, stagger // 2)
         sample_len = min(period, 5 * NS_PER_SECOND)
-        items = cfg.traffic_items
         node_ids = [make_node(salt, tailnet, k).node_id for k in range(nodes)]
+        items = cfg.traffic_items
         bodies = self._network_memo(salt, tailnet, nodes, items)
-        prefix = second_prefix
+        fmt = second_prefix
         j = lo // period - 1
         while j * period <= hi:
             base = j * period
@@ -292,33 +288,29 @@ class Dataset(InventoryView):
                 prev_t = t
                 if t < lo or t > hi or (quiet and any(a <= t < b for a, b in quiet)):
                     continue
-                body = bodies[k * NETWORK_PERIOD + r]
-                if body is None:
-                    body = network_body(salt, tailnet, k, r, nodes=nodes, items=items)
-                    bodies[k * NETWORK_PERIOD + r] = body
+                m = k * NETWORK_PERIOD + r
+                body = bodies[m] or _remember(
+                    bodies, m, network_body(salt, tailnet, (k, r), nodes, items)
+                )
                 end = t - 20_000_000 - (h >> 20) % 780_000_000
                 start = end - sample_len + (h >> 30) % 4_000_000
-                # Six-digit and Go-style timestamps formatted inline: this is the hottest loop.
                 secs, frac = divmod(t, NS_PER_SECOND)
                 logged = (
-                    f"{prefix(secs)}.{frac:09d}Z"
+                    f"{fmt(secs)}.{frac:09d}Z"
                     if frac % 1000
-                    else f"{prefix(secs)}.{frac // 1000:06d}Z"
+                    else f"{fmt(secs)}.{frac // 1000:06d}Z"
                 )
                 secs, frac = divmod(end, NS_PER_SECOND)
-                end_text = (
-                    f"{prefix(secs)}.{frac:09d}".rstrip("0") + "Z" if frac else prefix(secs) + "Z"
-                )
+                en = f"{fmt(secs)}.{frac:09d}".rstrip("0") + "Z" if frac else fmt(secs) + "Z"
                 secs, frac = divmod(start, NS_PER_SECOND)
-                start_text = (
-                    f"{prefix(secs)}.{frac:09d}".rstrip("0") + "Z" if frac else prefix(secs) + "Z"
-                )
-                rec: JsonDict = {
-                    "logged": logged,
-                    "nodeId": node_ids[k],
-                    "start": start_text,
-                    "end": end_text,
-                }
+                st = f"{fmt(secs)}.{frac:09d}".rstrip("0") + "Z" if frac else fmt(secs) + "Z"
+                rec: JsonDict = {"logged": logged, "nodeId": node_ids[k], "start": st, "end": en}
                 rec.update(body)
                 yield rec
             j += 1
+
+
+def _remember(memo: list[T | None], index: int, value: T) -> T:
+    """Store a computed payload in its memo slot and return it."""
+    memo[index] = value
+    return value

@@ -14,86 +14,71 @@ from typing import Any
 
 import orjson
 
-# `{domain}` is the tailnet's user domain. Comments, trailing commas and non-ASCII on purpose.
-_VERSIONS = (
-    """// Policy for {domain}: engineers reach prod web, CI reaches the database.
-{{
-  "groups": {{
-    "group:eng": ["alice@{domain}", "bob@{domain}", "zoe.muller@{domain}"],
+# Building blocks of the versions. `{domain}` is the tailnet's user domain; comments,
+# trailing commas and non-ASCII on purpose, as people write HuJSON.
+_GROUPS = """  "groups": {{
+    "group:eng": ["alice@{domain}", "bob@{domain}", "zoe.muller@{domain}"],{extra}
   }},
-  "tagOwners": {{
+"""
+_TAG_OWNERS = """  "tagOwners": {{
     "tag:prod": ["autogroup:admin"],
     "tag:db":   ["autogroup:admin"],
     "tag:ci":   ["group:eng"],
   }},
-  "acls": [
-    {{"action": "accept", "src": ["group:eng"], "dst": ["tag:prod:443"]}},
-    {{"action": "accept", "src": ["tag:ci"], "dst": ["tag:db:5432"]}},
-  ],
-  "ssh": [
+"""
+_ENG_WEB = '    {{"action": "accept", "src": ["group:eng"], "dst": ["tag:prod:443"]}},\n'
+_CI_DB_TO = '    {{"action": "accept", "src": ["tag:ci"], "dst": ["tag:db:5432"{host}]}},\n'
+_CI_DB = _CI_DB_TO.replace("{host}", "")
+_BREAK_GLASS = (
+    "    /* INC-4821 break-glass (Zoë): every member to everything until the outage is over */\n"
+    '    {{"action": "accept", "src": ["autogroup:member"], "dst": ["*:*"]}},\n'
+)
+_CONTRACTORS = (
+    "    // Contractors: web tier only, reviewed quarterly.\n"
+    '    {{"action": "accept", "src": ["group:contractors"], "dst": ["tag:prod:80,443"]}},\n'
+)
+_SSH = """  "ssh": [
     {{"action": "check", "src": ["group:eng"], "dst": ["tag:prod"], "users": ["root"]}},
   ],
-}}
-""",
-    """// Policy for {domain}: engineers reach prod web, CI reaches the database.
-{{
-  "groups": {{
-    "group:eng": ["alice@{domain}", "bob@{domain}", "zoe.muller@{domain}"],
-  }},
-  "tagOwners": {{
-    "tag:prod": ["autogroup:admin"],
-    "tag:db":   ["autogroup:admin"],
-    "tag:ci":   ["group:eng"],
-  }},
-  "acls": [
-    {{"action": "accept", "src": ["group:eng"], "dst": ["tag:prod:443"]}},
-    {{"action": "accept", "src": ["tag:ci"], "dst": ["tag:db:5432"]}},
-    /* INC-4821 break-glass (Zoë): every member to everything until the outage is over */
-    {{"action": "accept", "src": ["autogroup:member"], "dst": ["*:*"]}},
-  ],
-  "ssh": [
-    {{"action": "check", "src": ["group:eng"], "dst": ["tag:prod"], "users": ["root"]}},
-  ],
-}}
-""",
-    """// Policy for {domain}: after INC-4821, prod web only; CI loses direct database access.
-{{
-  "groups": {{
-    "group:eng": ["alice@{domain}", "bob@{domain}", "zoe.muller@{domain}"],
-  }},
-  "tagOwners": {{
-    "tag:prod": ["autogroup:admin"],
-    "tag:db":   ["autogroup:admin"],
-    "tag:ci":   ["group:eng"],
-  }},
-  "acls": [
-    {{"action": "accept", "src": ["group:eng"], "dst": ["tag:prod:443"]}},
-  ],
-  "tests": [
+"""
+_TESTS = """  "tests": [
     {{"src": "alice@{domain}", "accept": ["tag:prod:443"], "deny": ["tag:db:5432"]}},
   ],
-}}
-""",
-    """// Policy for {domain}: contractors get the web tier, CI the database again.
-{{
-  "groups": {{
-    "group:eng": ["alice@{domain}", "bob@{domain}", "zoe.muller@{domain}"],
-    "group:contractors": ["sam@{domain}"],
-  }},
-  "hosts": {{"corp-db": "10.20.4.15"}},
-  "tagOwners": {{
-    "tag:prod": ["autogroup:admin"],
-    "tag:db":   ["autogroup:admin"],
-    "tag:ci":   ["group:eng"],
-  }},
-  "acls": [
-    {{"action": "accept", "src": ["group:eng"], "dst": ["tag:prod:443"]}},
-    {{"action": "accept", "src": ["tag:ci"], "dst": ["tag:db:5432", "corp-db:5432"]}},
-    // Contractors: web tier only, reviewed quarterly.
-    {{"action": "accept", "src": ["group:contractors"], "dst": ["tag:prod:80,443"]}},
-  ],
-}}
-""",
+"""
+_HOSTS = '  "hosts": {{"corp-db": "10.20.4.15"}},\n'
+_CONTRACTOR_GROUP = '\n    "group:contractors": ["sam@{domain}"],'
+
+
+def _version(title: str, head: str, rules: str, tail: str = "") -> str:
+    """One policy text; braces are doubled because `policy_version` formats `{domain}`."""
+    return (
+        "// Policy for {domain}: "
+        + title
+        + "\n{{\n"
+        + head
+        + '  "acls": [\n'
+        + rules
+        + "  ],\n"
+        + tail
+        + "}}\n"
+    )
+
+
+_BASE_HEAD = _GROUPS.replace("{extra}", "") + _TAG_OWNERS
+_VERSIONS = (
+    _version("engineers reach prod web, CI the database.", _BASE_HEAD, _ENG_WEB + _CI_DB, _SSH),
+    _version(
+        "break-glass open while INC-4821 lasts.",
+        _BASE_HEAD,
+        _ENG_WEB + _CI_DB + _BREAK_GLASS,
+        _SSH,
+    ),
+    _version("after INC-4821, prod web only; no CI database access.", _BASE_HEAD, _ENG_WEB, _TESTS),
+    _version(
+        "contractors get the web tier, CI the database again.",
+        _GROUPS.replace("{extra}", _CONTRACTOR_GROUP) + _HOSTS + _TAG_OWNERS,
+        _ENG_WEB + _CI_DB_TO.replace("{host}", ', "corp-db:5432"') + _CONTRACTORS,
+    ),
 )
 POLICY_VERSION_COUNT = len(_VERSIONS)
 

@@ -149,7 +149,9 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self.token_requests.clear()
-            self._peak_in_flight = collections.Counter(self._in_flight)
+            # Zero, not the current count: a request whose answer the client already has may
+            # not have left the server's bookkeeping yet.
+            self._peak_in_flight = collections.Counter()
 
     def request_counts(self) -> collections.Counter[str]:
         """Requests per URL path, e.g. `{"/api/v2/tailnet/-/logging/network": 48}`."""

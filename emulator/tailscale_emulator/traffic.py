@@ -58,7 +58,11 @@ def _connection(kind: int, h: int, node: Node, peer: Node) -> JsonDict:
     return conn
 
 
-def network_body(salt: int, tailnet: str, k: int, r: int, *, nodes: int, items: int) -> JsonDict:
+def network_body(
+    salt: int, tailnet: str, report: tuple[int, int], nodes: int, items: int
+) -> JsonDict:
+    """The traffic of node `k`'s report `r` (`report = (k, r)`), `items` connections long."""
+    k, r = report
     node = make_node(salt, tailnet, k)
     h = hash_of(salt, k, r, 0x7E7)
     buckets: list[list[JsonDict]] = [[], [], [], []]
