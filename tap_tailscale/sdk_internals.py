@@ -179,6 +179,8 @@ class TapInternals(Tap):
         # Click runs option callbacks while parsing, before it enters the context that
         # closes the --state and --catalog files it opened; an error raised here would
         # leave them open (ResourceWarnings under Meltano's PYTHONWARNINGS=once).
+        if not value:  # click calls this for every run; only --test is handled here
+            return
         try:
             cls._run_connection_test(ctx, param, value)
         finally:

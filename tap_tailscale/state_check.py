@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tap_tailscale.errors import ConfigError
@@ -30,8 +31,11 @@ def read_json_input(handle: IO[str] | None, what: str) -> dict[str, Any] | None:
     if handle is None:
         return None
     name = getattr(handle, "name", what)
-    with handle:
-        text = handle.read()
+    if handle.closed:  # a CLI callback may have consumed and closed it already
+        text = Path(name).read_text()
+    else:
+        with handle:
+            text = handle.read()
     if not text.strip():
         raise ConfigError(f"the {what} file {name} is empty; pass a JSON object or leave it out.")
     try:

@@ -141,15 +141,10 @@ class TapTailscale(TapInternals):
         report = self.report
         report.log((name for name, s in self.streams.items() if s.selected), self.logger)
         problems = [*report.halted, *report.failed_tailnets]
-        if report.halted:
+        if problems:
             raise StreamHaltedError(
-                "; ".join(problems)
-                + ". Fix the cause or raise max_attempts, then run again; every other "
-                "stream and tailnet finished."
-            )
-        if report.failed_tailnets:
-            raise TailscaleUserError(
-                "; ".join(problems) + ". Every other stream and tailnet finished."
+                "; ".join(problems) + ". Fix the cause (or raise max_attempts for repeated "
+                "failures), then run again; every other stream and tailnet finished."
             )
 
     def connection_report(self) -> list[tuple[str, str, str | None]]:

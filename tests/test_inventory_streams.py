@@ -11,10 +11,12 @@ import pytest
 
 from tailscale_emulator import Emulator
 from tap_tailscale.inventory import DeviceIndex
+from tap_tailscale.ocsf import ocsf_event_only
 from tap_tailscale.records import network_record
 from tap_tailscale.schemas import TRAFFIC_KINDS
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
+from tests.ocsf_schema import validate
 
 TAILNET = "example.com"
 INVENTORY = ("devices", "users", "keys", "policy", "dns")
@@ -124,3 +126,16 @@ def test_denied_inventory_scopes_skip_with_one_warning_each(
             if f"{stream} [tailnet -]: skipped" in line and "scope" in line
         ]
         assert len(warnings) == 1, (stream, caplog.text[-3000:])
+
+
+def test_ocsf_streams_emit_valid_events_for_every_record(emulator: Emulator) -> None:
+    streams = ("admin_audit", "ocsf_audit", "network_connection", "ocsf_network_activity")
+    run = run_tap(_settings(emulator), streams=streams)
+    assert run.error is None
+    assert len(run.records["ocsf_audit"]) == len(run.records["admin_audit"]) > 50
+    assert len(run.records["ocsf_network_activity"]) == len(run.records["network_connection"])
+    for stream in ("ocsf_audit", "ocsf_network_activity"):
+        for event in run.records[stream]:
+            assert validate(ocsf_event_only(event)) == [], event
+    classes = Counter(e["class_uid"] for e in run.records["ocsf_audit"])
+    assert {3001, 3004} <= set(classes), classes
