@@ -2,7 +2,7 @@
 # targets create on first use.
 #
 #   make demo    set up and run the tap under Meltano against the local emulator (no account)
-#   make demo-duckdb  the same into a local DuckDB file (output/tailscale.duckdb), then SQL answers
+#   make demo-duckdb  the same into a local DuckDB file (output/warehouse.duckdb), then SQL answers
 #   make test    the whole test suite (python -m pytest); the Meltano + PostgreSQL end-to-end
 #                tests run when TAP_TAILSCALE_PG_DSN is set, e.g.
 #                TAP_TAILSCALE_PG_DSN=postgresql://user:pass@127.0.0.1:5432/db make test
