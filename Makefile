@@ -2,6 +2,7 @@
 # targets create on first use.
 #
 #   make demo    set up and run the tap under Meltano against the local emulator (no account)
+#   make demo-duckdb  the same into a local DuckDB file (output/warehouse.duckdb), then SQL answers
 #   make test    the whole test suite (python -m pytest); the Meltano + PostgreSQL end-to-end
 #                tests run when TAP_TAILSCALE_PG_DSN is set, e.g.
 #                TAP_TAILSCALE_PG_DSN=postgresql://user:pass@127.0.0.1:5432/db make test
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 # Meltano 4 brings uv with it; meltano.yml's venv.backend: uv installs plugins with it.
 MELTANO_SPEC ?= meltano>=4.4,<5
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo demo-duckdb test lint bench clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,9 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed-demo
 	$(BIN)/python scripts/demo.py
 
+demo-duckdb: $(VENV)/.installed-demo
+	$(BIN)/python scripts/demo_duckdb.py
+
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
@@ -53,4 +57,4 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf .meltano .demo .pytest_cache .mypy_cache .ruff_cache
-	rm -f output/*.jsonl
+	rm -f output/*.jsonl output/*.duckdb

@@ -5,7 +5,7 @@ No Tailscale account and no database server are needed. The script
 1. runs `meltano install` (the tap from this checkout and the loaders, target-duckdb too);
 2. starts the emulator on 127.0.0.1:8765 with a dataset ending now;
 3. runs `meltano --environment=demo run --state-id-suffix=duckdb tap-tailscale target-duckdb`,
-   which writes output/tailscale.duckdb (schema `tailscale`);
+   which writes output/warehouse.duckdb (schema `tailscale`);
 4. stops the emulator and prints a few answers from SQL run on that file with the
    target's own DuckDB: events per action, top talkers by bytes, and what `old`/`new`
    hold (JSON text; see "How old/new land in your warehouse" in the README).
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import DEFAULT_PORT, ROOT, meltano, meltano_executable, say
 
-DATABASE = ROOT / "output" / "tailscale.duckdb"
+DATABASE = ROOT / "output" / "warehouse.duckdb"
 PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 QUERIES = {
     "Configuration events per action": """

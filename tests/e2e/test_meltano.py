@@ -16,6 +16,7 @@ import pytest
 
 from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, FaultPlan, TailnetConfig
 from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.timeutil import format_timestamp
 from tests.e2e.conftest import MeltanoProject, Postgres, schema_prefix
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def rfc3339(moment: datetime) -> str:
 
 def bookmark(moment: datetime) -> str:
     """How the tap writes a time bookmark."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_timestamp(moment)
 
 
 @pytest.fixture(scope="module")
