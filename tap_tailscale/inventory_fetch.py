@@ -19,10 +19,12 @@ from tap_tailscale import __version__
 from tap_tailscale.errors import TailscaleUserError
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.request import (
+    DeadlineExceededError,
+    DeadlineReader,
+    Exchange,
     ResponseRules,
     SkipPartitionError,
-    check_response,
-    send,
+    open_body,
 )
 from tap_tailscale.retry import RetriableError, RetryPolicy
 from tap_tailscale.runner import describe
@@ -83,22 +85,32 @@ def fetch(
         ceiling=settings.max_backoff,
         sleep=services.sleep,
     )
+    exchange = Exchange(
+        session=services.session(),
+        authenticator=services.authenticator(),
+        timeout=settings.request_timeout,
+        deadline_seconds=settings.request_deadline,
+        clock=services.clock,
+    )
     attempt = 0
     while True:
         attempt += 1
         try:
-            with send(
-                services.session(),
-                request,
-                services.authenticator(),
-                timeout=settings.request_timeout,
-            ) as response:
-                check_response(response, rules)
-                return Snapshot(response.content, dict(response.headers))
-        except (RetriableError, requests.exceptions.RequestException) as exc:
+            with open_body(request, exchange, rules) as body:
+                return Snapshot(_read_all(body), body.headers)
+        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
             if attempt >= settings.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc
             policy.wait(attempt, exc)
+
+
+def _read_all(body: DeadlineReader) -> bytes:
+    try:
+        return body.read(-1)
+    except DeadlineExceededError:
+        raise
+    except Exception as exc:  # urllib3 raises several types for a cut body
+        raise BodyError(f"the connection broke ({type(exc).__name__})") from exc
 
 
 def _missing_scope(stream: str, scope: str, message: str) -> None:
@@ -114,27 +126,28 @@ def device_list(
     """Every device of the tailnet (`fields=all`), fetched once per run.
 
     For enrichment a failure gives None (names stay null) and one warning; the devices
-    stream asks with `raise_errors` to report the failure as its own.
+    stream asks with `raise_errors` and reports the same failure as its own.
     """
     cache = services.device_lists
-    if cache.get(tailnet) is not None or (tailnet in cache and not raise_errors):
-        return cache[tailnet]
-    try:
-        body = fetch(
-            services,
-            f"tailnet/{tailnet}/devices",
-            stream="devices",
-            scope=DEVICES_SCOPE,
-            params={"fields": "all"},
-        ).json()
-    except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
-        if raise_errors:
-            raise
-        logger.warning(
-            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, exc
-        )
-        cache[tailnet] = None
-        return None
-    devices = body.get("devices") if isinstance(body, dict) else None
-    cache[tailnet] = [d for d in devices or [] if isinstance(d, dict)]
-    return cache[tailnet]
+    if tailnet not in cache:
+        try:
+            body = fetch(
+                services,
+                f"tailnet/{tailnet}/devices",
+                stream="devices",
+                scope=DEVICES_SCOPE,
+                params={"fields": "all"},
+            ).json()
+            devices = body.get("devices") if isinstance(body, dict) else None
+            cache[tailnet] = [d for d in devices or [] if isinstance(d, dict)]
+        except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
+            cache[tailnet] = exc
+    found = cache[tailnet]
+    if not isinstance(found, Exception):
+        return found
+    if raise_errors:
+        raise found
+    logger.warning(
+        "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
+    )
+    return None

@@ -229,7 +229,9 @@ class TailscaleLogStream(WindowIO):
 
         def parse(window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
             with closing(spool):
-                yield from records(window, iter_log_entries(self.sniffed(spool, context)))
+                body = self.sniffed(spool, context)
+                entries = iter_log_entries(body, max_entry_bytes=settings.max_entry_bytes)
+                yield from records(window, entries)
 
         def fetch(window: Window, cancel: threading.Event) -> BinaryIO:
             return self.fetch_ahead(window, context, planner.can_shrink, cancel)

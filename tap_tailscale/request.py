@@ -129,7 +129,14 @@ class DeadlineReader:
     deadline is checked between the socket's reads, however slowly they come.
     """
 
-    def __init__(self, raw: Any, deadline: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        deadline: float,
+        clock: Callable[[], float],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.headers = headers or {}
         self._raw = raw
         self._deadline = deadline
         self._clock = clock
@@ -189,4 +196,4 @@ def open_body(
         raise
     with closing(response):
         check_response(response, rules)
-        yield DeadlineReader(response.raw, deadline, exchange.clock)
+        yield DeadlineReader(response.raw, deadline, exchange.clock, dict(response.headers))

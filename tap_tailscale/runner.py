@@ -189,6 +189,9 @@ def describe(error: BaseException | None) -> str:
     """A short, secret-free description of a failure."""
     if error is None:
         return "unknown error"
+    for cause in (error, error.__cause__):
+        if isinstance(cause, DeadlineExceededError):
+            return str(cause)
     if isinstance(error, RetriableError | BodyError | WindowTooLargeError):
         return str(error)
     name = type(error).__name__

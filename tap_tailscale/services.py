@@ -36,8 +36,8 @@ class StreamServices:
     views: dict[str, list[Any]] = field(default_factory=dict)
     #: (stream, tailnet) pairs already read this run together with another stream.
     fed: set[tuple[str, str]] = field(default_factory=set)
-    #: Each tailnet's devices (`fields=all`), fetched once per run; None when denied.
-    device_lists: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
+    #: Each tailnet's devices (`fields=all`), fetched once per run, or why they could not be.
+    device_lists: dict[str, list[dict[str, Any]] | Exception] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
 

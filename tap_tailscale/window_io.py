@@ -151,7 +151,11 @@ class WindowIO(StreamInternals):
             with open_body(
                 self.prepare(window, context), self.exchange(), self._response_rules(can_shrink)
             ) as body:
-                yield from iter_log_entries(self.sniffed(body, context), max_bytes=limit)
+                yield from iter_log_entries(
+                    self.sniffed(body, context),
+                    max_bytes=limit,
+                    max_entry_bytes=self.services.settings.max_entry_bytes,
+                )
         except MissingRecordingError as exc:
             # Retrying cannot conjure a recording; fail with its message at once.
             raise ApiRequestError(f"{self.name}: {exc}") from None

@@ -12,12 +12,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-import pytest
-
 if TYPE_CHECKING:
     from pathlib import Path
-
-CORE = pytest.mark.xfail(strict=True, reason="core: lead")
 
 
 def tap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,7 +27,6 @@ def tap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-@CORE
 def test_help_says_test_runs_the_connection_check() -> None:
     result = tap("--help")
     assert result.returncode == 0, result.stderr
@@ -40,14 +35,12 @@ def test_help_says_test_runs_the_connection_check() -> None:
     assert "connection" in text
 
 
-@CORE
 def test_about_markdown_starts_with_an_unindented_heading() -> None:
     result = tap("--about", "--format=markdown")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# `tap-tailscale`\n"), result.stdout[:120]
 
 
-@CORE
 def test_failed_connection_test_leaves_no_file_open(tmp_path: Path) -> None:
     # Meltano runs `--test` with --state and --catalog files and PYTHONWARNINGS=once.
     (tmp_path / "config.json").write_text(json.dumps({"api_url": "http://127.0.0.1:9"}))

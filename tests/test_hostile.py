@@ -41,7 +41,6 @@ RSS_LIMIT_MIB = 100
 _HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 START, END = (f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in (_HOUR, _HOUR + timedelta(hours=1)))
 LOGS = "/logging/configuration"
-CORE = pytest.mark.xfail(strict=True, reason="core: lead")
 
 
 def _event(second: int, **fields: Any) -> bytes:
@@ -385,19 +384,18 @@ def test_a_100_mb_entry_is_rejected_in_flat_memory(tmp_path: Path) -> None:
 # ---- Rows the tap's core handles (the lead's) -------------------------------------
 
 
-@CORE
 def test_a_dripping_server_is_cut_off_by_the_request_deadline(tmp_path: Path) -> None:
     body = _body(GOOD_FIRST, GOOD_LAST)
     with serve(logs_route(body), drip_seconds=1.0) as url:
         config = settings(url, request_deadline_seconds=2, max_attempts=1)
-        run = run_tap(config, tmp_path, timeout=15)
+        # Every stream's request is cut at 2 s; the run may not hang on any of them.
+        run = run_tap(config, tmp_path, timeout=60)
     _figures("server dripping 1 byte/s, request_deadline_seconds=2", run)
     assert run.returncode == 3, run.stderr[-3000:]
     assert "deadline" in run.error_line()
     assert not run.records("configuration_audit")
 
 
-@CORE
 @pytest.mark.parametrize(
     ("content", "problem"),
     [(b"", "empty"), (b"{not json", "not valid JSON"), (b"[1, 2]", "not an object")],
@@ -429,7 +427,6 @@ def _state(stream: str, value: str) -> bytes:
     return json.dumps({"bookmarks": {stream: {"partitions": [partition]}}}).encode()
 
 
-@CORE
 @pytest.mark.parametrize(
     ("stream", "value"), [("configuration_audit", "yesterday"), ("admin_audit", "garbage")]
 )
@@ -446,7 +443,6 @@ def test_a_bookmark_that_is_not_a_time_is_one_error(
     assert not run.records("admin_audit")
 
 
-@CORE
 def test_a_future_bookmark_is_never_written_back(tmp_path: Path) -> None:
     future = "2099-01-01T00:00:00.000000Z"
     with serve(logs_route(_body(GOOD_FIRST))) as url:
@@ -459,7 +455,6 @@ def test_a_future_bookmark_is_never_written_back(tmp_path: Path) -> None:
         assert "2099" in run.error_line()
 
 
-@CORE
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
@@ -480,7 +475,6 @@ def test_contradictory_dates_and_windows_are_one_config_error(
     assert not run.records("configuration_audit")
 
 
-@CORE
 def test_a_bad_tailnet_does_not_stop_the_good_one(tmp_path: Path) -> None:
     def route(path: str, _: Any) -> tuple[int, dict[str, str], bytes] | None:
         if "/tailnet/nope.example/" in path:
@@ -498,7 +492,6 @@ def test_a_bad_tailnet_does_not_stop_the_good_one(tmp_path: Path) -> None:
     assert "nope.example" in run.error_line()
 
 
-@CORE
 def test_a_401_after_a_token_refresh_keeps_the_servers_message(tmp_path: Path) -> None:
     def route(path: str, _: Any) -> tuple[int, dict[str, str], bytes] | None:
         if path.endswith("/oauth/token"):
@@ -516,7 +509,6 @@ def test_a_401_after_a_token_refresh_keeps_the_servers_message(tmp_path: Path) -
     assert "token revoked by a tailnet admin" in run.error_line()
 
 
-@CORE
 def test_an_unknown_setting_is_named_with_the_closest_known_one(tmp_path: Path) -> None:
     with serve(logs_route(_body(GOOD_FIRST))) as url:
         run = run_tap({**settings(url), "start_dat": START}, tmp_path)
@@ -525,7 +517,6 @@ def test_an_unknown_setting_is_named_with_the_closest_known_one(tmp_path: Path) 
     assert "start_date" in warned[0]
 
 
-@CORE
 def test_an_api_url_ending_in_api_v2_gets_an_api_url_hint(tmp_path: Path) -> None:
     def route(path: str, _: Any) -> tuple[int, dict[str, str], bytes] | None:
         if path.startswith("/api/v2/api/v2/"):
