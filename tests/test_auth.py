@@ -790,8 +790,8 @@ def start_emulator() -> Iterator[Callable[..., Any]]:
     emulator = pytest.importorskip("tailscale_emulator")
     started: list[Any] = []
 
-    def start(**settings: Any) -> Any:
-        emu = emulator.Emulator(emulator.EmulatorConfig(**settings)).start()
+    def start(clock: Callable[[], float] | None = None, **settings: Any) -> Any:
+        emu = emulator.Emulator(emulator.EmulatorConfig(**settings), clock=clock).start()
         started.append(emu)
         return emu
 
@@ -825,16 +825,20 @@ def test_emulator_one_token_per_lifetime(
     seconds: float,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    emu = start_emulator(token_lifetime_seconds=lifetime)
+    # One virtual clock times both the emulator's token expiry and the tap's renewal, so
+    # the test means the same on a fast machine and a loaded one.
+    clock = FakeClock()
+    emu = start_emulator(clock=clock, token_lifetime_seconds=lifetime)
     config = {"client_id": "emulator-client", "client_secret": "emulator-client-secret"}
-    auth = closing(build_authenticator(config, api_url=emu.url))
+    auth = closing(build_authenticator(config, api_url=emu.url, clock=clock))
     url = logging_url(emu.url)
     statuses: list[int] = []
-    started = time.monotonic()
+    started = clock.now
     with requests.Session() as session:
-        while (elapsed := time.monotonic() - started) < seconds:
+        while clock.now - started < seconds:
             statuses.append(session.get(url, auth=auth, timeout=5).status_code)
-            time.sleep(0.03)
+            clock.advance(0.03)
+    elapsed = clock.now - started
 
     assert set(statuses) == {200}, "no request may reach the API with an expired token"
     assert len(emu.token_requests) == auth.token_requests
@@ -910,16 +914,17 @@ def test_emulator_federation_with_a_rotating_token_file(
     tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    emu = start_emulator(token_lifetime_seconds=1)
+    clock = FakeClock()
+    emu = start_emulator(clock=clock, token_lifetime_seconds=1)
     token_file = tmp_path / "oidc-token"
     token_file.write_text(JWT_A + "\n")
     config = {"client_id": "emulator-federated-client", "id_token_file": str(token_file)}
-    auth = closing(build_authenticator(config, api_url=emu.url))
+    auth = closing(build_authenticator(config, api_url=emu.url, clock=clock))
     url = logging_url(emu.url)
     with requests.Session() as session:
         assert session.get(url, auth=auth, timeout=5).status_code == 200
         token_file.write_text(JWT_B + "\n")  # the CI runner rotates the ID token
-        time.sleep(0.85)  # past 80% of the 1 s lifetime
+        clock.advance(0.85)  # past 80% of the 1 s lifetime
         assert session.get(url, auth=auth, timeout=5).status_code == 200
         # An untrusted token in the file proves the file is re-read at every refresh.
         token_file.write_text("not-eyJ.a.b\n")

@@ -346,7 +346,8 @@ def test_metadata_of_a_chunked_200(live: Live) -> None:
     assert (live.directory / "0002.body").read_bytes() == NETWORK_BODY
     assert live.bodies["network"] == NETWORK_BODY
     assert meta["recorded_at"].endswith("+00:00")
-    assert 0 <= meta["elapsed"] < 10
+    assert isinstance(meta["elapsed"], float)
+    assert meta["elapsed"] >= 0
     # Only the allowlisted request headers are kept.
     assert set(meta["request_headers"]) == {"User-Agent", "Accept"}
     assert "error" not in meta

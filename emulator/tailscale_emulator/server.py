@@ -49,12 +49,15 @@ class Emulator:
         latency_seconds: float | None = None,
         deny_inventory_scopes: bool | None = None,
         sleep: Callable[[float], object] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """`latency_seconds` and `deny_inventory_scopes` override the config's fields.
 
         `sleep(seconds)` serves every wait (latency, the `slow` fault); by default it waits
         on the stop event, so `stop()` cuts a wait short. Tests inject a recorder.
+        `clock()` (monotonic seconds) times token expiry; tests share one with the tap.
         """
+        self.clock: Callable[[], float] = clock or time.monotonic
         self.config = config if config is not None else EmulatorConfig()
         if latency_seconds is not None:
             self.config.latency_seconds = latency_seconds
@@ -207,7 +210,7 @@ class Emulator:
         life = self.config.token_lifetime_seconds if lifetime is None else lifetime
         with self._lock:
             self._tokens[token] = IssuedToken(
-                client_id, tailnet, tuple(scopes), time.monotonic() + life
+                client_id, tailnet, tuple(scopes), self.clock() + life
             )
         return token
 
@@ -273,7 +276,7 @@ class Emulator:
                 )
             with self._lock:
                 issued = self._tokens.get(value)
-            if issued is None or time.monotonic() >= issued.expires_at:
+            if issued is None or self.clock() >= issued.expires_at:
                 raise Reject(401, "API token invalid")
             return Grant("bearer", issued.client_id, issued.tailnet, issued.scopes)
         raise Reject(401, "API token invalid")
