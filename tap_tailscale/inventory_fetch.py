@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -28,6 +29,7 @@ from tap_tailscale.request import (
 )
 from tap_tailscale.retry import RetriableError, RetryPolicy
 from tap_tailscale.runner import describe
+from tap_tailscale.timeutil import format_timestamp, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -41,10 +43,20 @@ DEVICES_SCOPE = "devices:core:read"
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One inventory response: its body and the headers that matter (ETag)."""
+    """One inventory response: its body and the headers that matter (ETag, Date)."""
 
     body: bytes
     headers: Mapping[str, str]
+
+    @property
+    def taken_at(self) -> str:
+        """When the API took the snapshot (its Date header), else now: the `synced_at`."""
+        date = next((v for k, v in self.headers.items() if k.lower() == "date"), None)
+        try:
+            moment = parsedate_to_datetime(date) if date else None
+        except (TypeError, ValueError):
+            moment = None
+        return format_timestamp(moment if moment and moment.tzinfo else utc_now())
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON fails like a broken body."""
@@ -128,26 +140,34 @@ def device_list(
     For enrichment a failure gives None (names stay null) and one warning; the devices
     stream asks with `raise_errors` and reports the same failure as its own.
     """
-    cache = services.device_lists
-    if tailnet not in cache:
-        try:
-            body = fetch(
-                services,
-                f"tailnet/{tailnet}/devices",
-                stream="devices",
-                scope=DEVICES_SCOPE,
-                params={"fields": "all"},
-            ).json()
-            devices = body.get("devices") if isinstance(body, dict) else None
-            cache[tailnet] = [d for d in devices or [] if isinstance(d, dict)]
-        except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
-            cache[tailnet] = exc
-    found = cache[tailnet]
+    found = device_snapshot(services, tailnet)
     if not isinstance(found, Exception):
-        return found
+        return found[0]
     if raise_errors:
         raise found
     logger.warning(
         "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
     )
     return None
+
+
+def device_snapshot(
+    services: StreamServices, tailnet: str
+) -> tuple[list[dict[str, Any]], str] | Exception:
+    """The devices and when they were taken, or why they could not be; cached per run."""
+    cache = services.device_lists
+    if tailnet not in cache:
+        try:
+            answer = fetch(
+                services,
+                f"tailnet/{tailnet}/devices",
+                stream="devices",
+                scope=DEVICES_SCOPE,
+                params={"fields": "all"},
+            )
+            body = answer.json()
+            devices = body.get("devices") if isinstance(body, dict) else None
+            cache[tailnet] = ([d for d in devices or [] if isinstance(d, dict)], answer.taken_at)
+        except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
+            cache[tailnet] = exc
+    return cache[tailnet]

@@ -15,12 +15,11 @@ from typing_extensions import override
 
 from tap_tailscale import inventory
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.inventory_fetch import DEVICES_SCOPE, device_list, fetch
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, device_snapshot, fetch
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
-from tap_tailscale.timeutil import format_timestamp, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,35 +46,35 @@ class InventoryStream(Stream):
     def partitions(self) -> list[dict] | None:
         return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
 
-    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
-        """Fetch the endpoint and yield its records."""
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        """Fetch the endpoint and yield its records, each with the snapshot's `synced_at`."""
         raise NotImplementedError
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tailnet = str((context or {}).get("tailnet", "-"))
         name = self.services.tailnet_name(tailnet)
-        synced_at = format_timestamp(utc_now())
         report = self.services.report
         try:
-            records = list(self.snapshot(tailnet, synced_at))
+            records = list(self.snapshot(tailnet))
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
             self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
         except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
-            report.tailnet_failed(self.name, tailnet, str(exc))
+            report.tailnet_failed([self.name], tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
             return
         for record in records:
             record["tailnet"] = name
         report.records_emitted(self.name, len(records))
+        report.partition_finished(self.name, tailnet)
         yield from records
 
     def check_connection(self, tailnet: str) -> str | None:
         """One snapshot request; None if the stream is usable, else why not."""
         try:
-            list(self.snapshot(tailnet, format_timestamp(utc_now())))
+            list(self.snapshot(tailnet))
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return str(exc)
         return None
@@ -101,8 +100,11 @@ class DevicesStream(InventoryStream):
     required_scope = DEVICES_SCOPE
 
     @override
-    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
-        devices = device_list(self.services, tailnet, raise_errors=True)
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        found = device_snapshot(self.services, tailnet)
+        if isinstance(found, Exception):
+            raise found
+        devices, synced_at = found
         return self.shaped(devices, inventory.device_record, tailnet, synced_at)
 
 
@@ -115,16 +117,17 @@ class _ListStream(InventoryStream):
     shape: ClassVar[Any]
 
     @override
-    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
-        body = fetch(
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        answer = fetch(
             self.services,
             f"tailnet/{tailnet}/{self.path}",
             stream=self.name,
             scope=self.required_scope,
             params=self.params,
-        ).json()
+        )
+        body = answer.json()
         objects = body.get(self.envelope) if isinstance(body, dict) else None
-        return self.shaped(objects, type(self).shape, tailnet, synced_at)
+        return self.shaped(objects, type(self).shape, tailnet, answer.taken_at)
 
 
 class UsersStream(_ListStream):
@@ -156,14 +159,14 @@ class PolicyStream(InventoryStream):
     required_scope = "policy_file:read"
 
     @override
-    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
         # No Accept header: the API then sends the HuJSON text, comments and all.
         answer = fetch(
             self.services, f"tailnet/{tailnet}/acl", stream=self.name, scope=self.required_scope
         )
         etag = next((v for k, v in answer.headers.items() if k.lower() == "etag"), None)
         text = answer.body.decode("utf-8", errors="replace")
-        return [inventory.policy_record(text, etag, tailnet, synced_at)]
+        return [inventory.policy_record(text, etag, tailnet, answer.taken_at)]
 
 
 class DnsStream(InventoryStream):
@@ -173,14 +176,14 @@ class DnsStream(InventoryStream):
     required_scope = "dns:read"
 
     @override
-    def snapshot(self, tailnet: str, synced_at: str) -> Iterable[dict[str, Any]]:
-        configuration = fetch(
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        answer = fetch(
             self.services,
             f"tailnet/{tailnet}/dns/configuration",
             stream=self.name,
             scope=self.required_scope,
-        ).json()
-        return [inventory.dns_record(tailnet, synced_at, configuration=configuration)]
+        )
+        return [inventory.dns_record(tailnet, answer.taken_at, configuration=answer.json())]
 
 
 INVENTORY_STREAMS: tuple[type[InventoryStream], ...] = (

@@ -129,7 +129,12 @@ def configuration_key(
 def network_flow_id(entry: Mapping[str, Any]) -> str:
     """Key a network flow log record: one node's report for one sample window.
 
-    A node reports each sample window once; `logged` separates a re-sent report.
+    A node reports each sample window once; `logged` separates a re-sent report. A report
+    without `nodeId` is keyed by its whole content too, so two of them never share a key.
     """
     get = entry.get
-    return _digest((get("nodeId"), get("start"), get("end"), get("logged")))
+    node_id = get("nodeId")
+    if node_id is None:
+        content = _canonical_json(dict(entry)).decode()
+        return _digest((None, get("start"), get("end"), get("logged"), content))
+    return _digest((node_id, get("start"), get("end"), get("logged")))

@@ -34,7 +34,7 @@ from tap_tailscale.windows import SyncRange, Window, WindowPlanner, merge_ranges
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime, timedelta
     from typing import BinaryIO
 
@@ -158,21 +158,28 @@ class TailscaleLogStream(WindowIO):
         sync_range = merge_ranges(ranges)
         if sync_range.is_empty:
             self.logger.info("%s [tailnet %s]: nothing new to read yet.", self.name, tailnet)
+            self._finished(views, tailnet)
             return
         self.choose_record_writer()
         try:
+            halts_before = len(self.services.report.halted)
             yield from run_windows(self._window_job(context, tailnet, sync_range, companions))
+            if len(self.services.report.halted) == halts_before:
+                self._finished(views, tailnet)
         except SkipPartitionError as exc:
             for view in views:
                 self.services.report.partition_skipped(view.name, tailnet, str(exc))
             self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
         except (ApiRequestError, MissingScopeError) as exc:
             # One bad tailnet must not stop the others; the run still fails at the end.
-            for view in views:
-                self.services.report.tailnet_failed(view.name, tailnet, str(exc))
+            self.services.report.tailnet_failed((v.name for v in views), tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
         finally:
             self.flush_records()
+
+    def _finished(self, views: list[TailscaleLogStream], tailnet: str) -> None:
+        for view in views:
+            self.services.report.partition_finished(view.name, tailnet)
 
     def _take_companions(self, context: Context | None, tailnet: str) -> list[TailscaleLogStream]:
         """The later selected streams of this log, now fed by this stream's read."""
@@ -207,31 +214,12 @@ class TailscaleLogStream(WindowIO):
     ) -> WindowJob:
         settings = self.services.settings
         planner = WindowPlanner(span, size=self.window_size, min_size=settings.min_window)
-        started_at = self.starting_bookmark(context)
-        replication_key = str(self.replication_key)
         fed = CompanionSet(list(companions), tailnet)
-
-        def records(window: Window, entries: Iterator[Any]) -> Iterator[dict[str, Any]]:
-            feeds = fed.start_window(window)
-
-            def own() -> Iterator[dict[str, Any]]:
-                for entry in entries:
-                    for feed in feeds:
-                        feed.add(entry)
-                    yield from self.shape_entry(entry, tailnet, window)
-
-            return ordered(own(), self.window_order())
+        records = _WindowRecords(self, context, tailnet, fed)
 
         def read(window: Window) -> Iterator[dict[str, Any]]:
-            return records(
-                window, self.read_entries(window, context, can_shrink=planner.can_shrink)
-            )
-
-        def parse(window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
-            with closing(spool):
-                body = self.sniffed(spool, context)
-                entries = iter_log_entries(body, max_entry_bytes=settings.max_entry_bytes)
-                yield from records(window, entries)
+            entries = self.read_entries(window, context, can_shrink=planner.can_shrink)
+            return records(window, entries)
 
         def fetch(window: Window, cancel: threading.Event) -> BinaryIO:
             return self.fetch_ahead(window, context, planner.can_shrink, cancel)
@@ -246,6 +234,7 @@ class TailscaleLogStream(WindowIO):
         return WindowJob(
             stream=self.name,
             tailnet=tailnet,
+            label=", ".join(view.name for view in (self, *companions)),
             planner=planner,
             retry=RetryPolicy(
                 max_attempts=settings.max_attempts,
@@ -260,13 +249,17 @@ class TailscaleLogStream(WindowIO):
             key=self.record_key,
             on_end_bound=self.on_end_bound,
             read_ahead=ReadAhead(self.read_ahead_depth, fetch),
-            parse=parse,
-            is_reread=(
-                (lambda record: record[replication_key] <= started_at)
-                if started_at
-                else (lambda _record: False)
-            ),
+            parse=records.from_spool,
+            is_reread=self._reread_test(context),
         )
+
+    def _reread_test(self, context: Context | None) -> Callable[[dict[str, Any]], bool]:
+        """True for a record at or before the partition's starting bookmark (the overlap)."""
+        started_at = self.starting_bookmark(context)
+        replication_key = str(self.replication_key)
+        if not started_at:
+            return lambda _record: False
+        return lambda record: record[replication_key] <= started_at
 
     def _reject(self, error: RejectedEntryError, window: Window, tailnet: str) -> None:
         self.services.report.entry_rejected(self.name)
@@ -293,3 +286,38 @@ class TailscaleLogStream(WindowIO):
             self.retention.days,
             lost_to.isoformat(),
         )
+
+
+class _WindowRecords:
+    """One window's entries, fanned out to the companions and shaped for the driver."""
+
+    def __init__(
+        self,
+        stream: TailscaleLogStream,
+        context: Context | None,
+        tailnet: str,
+        fed: CompanionSet,
+    ) -> None:
+        self._stream = stream
+        self._context = context
+        self._tailnet = tailnet
+        self._fed = fed
+
+    def __call__(self, window: Window, entries: Iterator[Any]) -> Iterator[dict[str, Any]]:
+        feeds = self._fed.start_window(window)
+        stream, tailnet = self._stream, self._tailnet
+
+        def own() -> Iterator[dict[str, Any]]:
+            for entry in entries:
+                for feed in feeds:
+                    feed.add(entry)
+                yield from stream.shape_entry(entry, tailnet, window)
+
+        return ordered(own(), stream.window_order())
+
+    def from_spool(self, window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
+        """The records of a window read ahead into a spool (the spool is closed after)."""
+        with closing(spool):
+            body = self._stream.sniffed(spool, self._context)
+            limit = self._stream.services.settings.max_entry_bytes
+            yield from self(window, iter_log_entries(body, max_entry_bytes=limit))

@@ -26,6 +26,9 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     halted: list[str] = field(default_factory=list)
     failed_tailnets: list[str] = field(default_factory=list)
+    _failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    #: (stream, tailnet) partitions that finished without an error.
+    finished: set[tuple[str, str]] = field(default_factory=set)
 
     def window_done(self, stream: str, new: int, reread: int) -> None:
         """Count a completed window: records past the old bookmark, and overlap re-reads."""
@@ -45,16 +48,36 @@ class RunReport:
         """Note a (stream, tailnet) skipped with a warning; the run goes on."""
         self.skipped.append(f"{stream} [tailnet {tailnet}]: {reason}")
 
-    def partition_halted(self, stream: str, tailnet: str, resume_at: datetime, error: str) -> None:
-        """Note a (stream, tailnet) stopped after its retries ran out."""
+    def partition_halted(self, streams: str, tailnet: str, resume_at: datetime, error: str) -> None:
+        """Note streams of one tailnet stopped after their retries ran out."""
         self.halted.append(
-            f"{stream} [tailnet {tailnet}] stopped after repeated failures and will resume at "
+            f"{streams} [tailnet {tailnet}] stopped after repeated failures and will resume at "
             f"{resume_at.isoformat()} (last error: {error})"
         )
 
-    def tailnet_failed(self, stream: str, tailnet: str, error: str) -> None:
-        """Note a (stream, tailnet) that failed with a user error; other tailnets go on."""
-        self.failed_tailnets.append(f"{stream} [tailnet {tailnet}]: {error}")
+    def tailnet_failed(self, streams: Iterable[str], tailnet: str, error: str) -> None:
+        """Note streams of a tailnet that failed with a user error; other tailnets go on.
+
+        One note per tailnet, naming its first error, so a tailnet that does not exist
+        gives one line, not one per stream.
+        """
+        failed = self._failed.setdefault(tailnet, ([], error))
+        failed[0].extend(name for name in streams if name not in failed[0])
+        self.failed_tailnets[:] = [
+            f"tailnet {name}: {first} (streams: {', '.join(names)})"
+            for name, (names, first) in self._failed.items()
+        ]
+
+    def partition_finished(self, stream: str, tailnet: str) -> None:
+        """Note a (stream, tailnet) that read its whole range (or had nothing to read)."""
+        self.finished.add((stream, tailnet))
+
+    @property
+    def exit_code(self) -> int:
+        """0; 3 when something stopped early while other partitions finished; else 2."""
+        if self.halted or (self.failed_tailnets and self.finished):
+            return 3
+        return 2 if self.failed_tailnets else 0
 
     def summary(self, streams: Iterable[str]) -> tuple[int, str]:
         """The summary line and its log level (WARNING when data was rejected)."""

@@ -40,6 +40,8 @@ class WindowJob:
 
     stream: str
     tailnet: str
+    #: Every stream this read feeds, for messages (the stream itself and its companions).
+    label: str
     planner: WindowPlanner
     retry: RetryPolicy
     report: RunReport
@@ -158,11 +160,11 @@ def _retry_or_halt(job: WindowJob, window: Window, error: BaseException, attempt
     """After failed attempt `attempt`: wait and return True, or stop and return False."""
     reason = describe(error)
     if attempt >= job.retry.max_attempts:
-        job.report.partition_halted(job.stream, job.tailnet, window.start, reason)
+        job.report.partition_halted(job.label, job.tailnet, window.start, reason)
         job.logger.error(
-            "%s [tailnet %s]: window %s failed %d times; stopping this stream. The next run "
-            "resumes at %s. Last error: %s",
-            job.stream,
+            "%s [tailnet %s]: window %s failed %d times; stopping. The next run resumes at %s. "
+            "Last error: %s",
+            job.label,
             job.tailnet,
             window,
             attempt,

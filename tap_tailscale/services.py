@@ -37,7 +37,9 @@ class StreamServices:
     #: (stream, tailnet) pairs already read this run together with another stream.
     fed: set[tuple[str, str]] = field(default_factory=set)
     #: Each tailnet's devices (`fields=all`), fetched once per run, or why they could not be.
-    device_lists: dict[str, list[dict[str, Any]] | Exception] = field(default_factory=dict)
+    device_lists: dict[str, tuple[list[dict[str, Any]], str] | Exception] = field(
+        default_factory=dict
+    )
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
 

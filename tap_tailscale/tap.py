@@ -141,11 +141,14 @@ class TapTailscale(TapInternals):
         report = self.report
         report.log((name for name, s in self.streams.items() if s.selected), self.logger)
         problems = [*report.halted, *report.failed_tailnets]
-        if problems:
-            raise StreamHaltedError(
-                "; ".join(problems) + ". Fix the cause (or raise max_attempts for repeated "
-                "failures), then run again; every other stream and tailnet finished."
-            )
+        if not problems:
+            return
+        error = StreamHaltedError(
+            "; ".join(problems) + ". Fix the cause (or raise max_attempts for repeated "
+            "failures), then run again; every other stream and tailnet finished."
+        )
+        error.exit_code = report.exit_code
+        raise error
 
     def connection_report(self) -> list[tuple[str, str, str | None]]:
         """Check every selected (stream, tailnet) with one small request.

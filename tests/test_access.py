@@ -54,7 +54,9 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     assert "configuration_audit [tailnet - = example.com]: OK" in lines
     assert "network_flow [tailnet - = example.com]: OK" in lines
     assert "admin_audit [tailnet - = example.com]: OK" in lines
-    assert "3 of 3 stream checks usable." in lines
+    for stream in ("network_connection", "ocsf_audit", "devices", "users", "keys", "policy", "dns"):
+        assert f"{stream} [tailnet - = example.com]: OK" in lines
+    assert "11 of 11 stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
 

@@ -344,3 +344,15 @@ def test_integers_past_64_bits_in_free_form_json_stay_exact_numbers() -> None:
     assert record["new"] == "18446744073709551616"
     assert record["extra_fields"] == '{"futureField":[36893488147419103232]}'
     assert record["event_id"] == configuration_event_id(event)
+
+
+def test_reports_without_node_id_are_keyed_by_their_content() -> None:
+    from tap_tailscale.keys import network_flow_id  # noqa: PLC0415
+
+    base = {"logged": "2026-11-21T10:00:00Z", "start": "a", "end": "b"}
+    one = {**base, "virtualTraffic": [{"src": "100.64.0.1:1", "dst": "100.64.0.2:2"}]}
+    two = {**base, "virtualTraffic": [{"src": "100.64.0.3:1", "dst": "100.64.0.2:2"}]}
+    assert network_flow_id(one) != network_flow_id(two)
+    assert network_flow_id(one) == network_flow_id(dict(one))
+    with_node = {**one, "nodeId": "n1"}
+    assert network_flow_id(with_node) == network_flow_id({**two, "nodeId": "n1"})
