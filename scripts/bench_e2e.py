@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,24 @@ def postgres_settings(dsn: str, schema: str) -> dict[str, Any]:
     }
 
 
-def timed_pipeline(tap: list[str], target: list[str] | None, stderr: Path) -> float:
-    """Wall seconds of `tap | target` (or the tap alone into /dev/null)."""
+@dataclass(frozen=True)
+class Timing:
+    """One pipeline run: wall seconds, and each process's own CPU seconds."""
+
+    wall: float
+    tap_cpu: float
+    target_cpu: float = 0.0
+
+
+def _reap(process: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for one child; its exit code and own CPU seconds (wait4 keeps them apart)."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
+def timed_pipeline(tap: list[str], target: list[str] | None, stderr: Path) -> Timing:
+    """`tap | target` (or the tap alone into /dev/null), timed until both exit."""
     with open(os.devnull, "wb") as sink, stderr.open("wb") as err:
         started = time.perf_counter()
         producer = subprocess.Popen(tap, stdout=subprocess.PIPE if target else sink, stderr=err)
@@ -115,12 +132,13 @@ def timed_pipeline(tap: list[str], target: list[str] | None, stderr: Path) -> fl
             consumer = subprocess.Popen(target, stdin=producer.stdout, stdout=sink, stderr=err)
             assert producer.stdout is not None
             producer.stdout.close()  # the target alone holds the pipe
-        codes = [producer.wait(), consumer.wait() if consumer else 0]
+        tap_code, tap_cpu = _reap(producer)
+        target_code, target_cpu = _reap(consumer) if consumer else (0, 0.0)
         wall = time.perf_counter() - started
-    if any(codes):
+    if tap_code or target_code:
         tail = stderr.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"pipeline exited {codes}:\n{tail}")
-    return wall
+        raise RuntimeError(f"pipeline exited {tap_code}, {target_code}:\n{tail}")
+    return Timing(wall, tap_cpu, target_cpu)
 
 
 def loaded_rows(executable: Path, kind: str, place: str, table: str) -> int:
@@ -159,7 +177,7 @@ def run_variant(
     variant: tuple[str, str, dict[str, Any]],
     dsn: str | None,
     run: int,
-) -> float | None:
+) -> Timing | None:
     label, name, extra = variant
     executable = target_executable(name, workdir)
     if name == "target-postgres":
@@ -175,7 +193,7 @@ def run_variant(
     config_path = workdir / "target.json"
     config_path.write_text(json.dumps(config))
     try:
-        wall = timed_pipeline(
+        timing = timed_pipeline(
             tap, [str(executable), "--config", str(config_path)], workdir / "pipeline.stderr"
         )
         count = loaded_rows(executable, kind, place, table)
@@ -184,8 +202,20 @@ def run_variant(
             drop_schema(executable, dsn or "", schema)
     if count != records:
         raise RuntimeError(f"{label}: {count} rows loaded, {records} expected")
-    print(f"  {label} run {run + 1}: {wall:.1f} s", file=sys.stderr, flush=True)
-    return wall
+    print(
+        f"  {label} run {run + 1}: {timing.wall:.1f} s, target CPU {timing.target_cpu:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return timing
+
+
+def median_timing(timings: list[Timing]) -> Timing:
+    return Timing(
+        wall=statistics.median(t.wall for t in timings),
+        tap_cpu=statistics.median(t.tap_cpu for t in timings),
+        target_cpu=statistics.median(t.target_cpu for t in timings),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "5",
         ]
     )
-    rows: list[tuple[str, float | None]] = []
+    rows: list[tuple[str, Timing | None]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="tap-tailscale-bench-e2e-") as tmp:
             workdir = Path(tmp)
@@ -229,34 +259,38 @@ def main(argv: list[str] | None = None) -> int:
                 str(catalog),
             ]
             alone = [timed_pipeline(tap, None, workdir / "tap.stderr") for _ in range(options.runs)]
-            rows.append(("tap alone (stdout to /dev/null)", statistics.median(alone)))
+            rows.append(("tap alone (stdout to /dev/null)", median_timing(alone)))
             for variant in VARIANTS:
                 if options.only and options.only not in variant[0]:
                     continue
-                walls = [
+                timings = [
                     run_variant(workdir, tap, options.records, variant, options.pg_dsn, run)
                     for run in range(options.runs)
                 ]
-                done = [wall for wall in walls if wall is not None]
-                rows.append((variant[0], statistics.median(done) if done else None))
+                done = [timing for timing in timings if timing is not None]
+                rows.append((variant[0], median_timing(done) if done else None))
     finally:
         stop(emulator)
     report(rows, options)
     return 0
 
 
-def report(rows: list[tuple[str, float | None]], options: argparse.Namespace) -> None:
+def report(rows: list[tuple[str, Timing | None]], options: argparse.Namespace) -> None:
     print(
         f"\nnetwork_flow, {options.records:,} records (100 nodes, 5 traffic items each), "
         f"median of {options.runs} run(s); every load checked for exactly that many rows.\n"
     )
-    print("| pipeline | wall s | rows/s |")
-    print("|---|---:|---:|")
-    for label, wall in rows:
-        if wall is None:
-            print(f"| {label} | skipped (no PostgreSQL DSN) | |")
-        else:
-            print(f"| {label} | {wall:.1f} | {options.records / wall:,.0f} |")
+    print("| pipeline | wall s | rows/s | tap CPU s | target CPU s | rows per target CPU s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, timing in rows:
+        if timing is None:
+            print(f"| {label} | skipped (no PostgreSQL DSN) | | | | |")
+            continue
+        per_cpu = f"{options.records / timing.target_cpu:,.0f}" if timing.target_cpu else "-"
+        print(
+            f"| {label} | {timing.wall:.1f} | {options.records / timing.wall:,.0f} | "
+            f"{timing.tap_cpu:.1f} | {timing.target_cpu:.1f} | {per_cpu} |"
+        )
 
 
 if __name__ == "__main__":
