@@ -31,7 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STATE_ID = "demo:tap-tailscale-to-target-jsonl"
 DEFAULT_PORT = 8765  # the port meltano.yml's demo environment points api_url at
-STREAMS = ("configuration_audit", "admin_audit", "network_flow")
+STREAMS = (
+    "configuration_audit",
+    "admin_audit",
+    "network_flow",
+    "network_connection",
+    "devices",
+    "users",
+    "keys",
+    "policy",
+    "dns",
+)
 
 
 def say(message: str) -> None:
@@ -186,6 +196,7 @@ def main() -> int:
         added = total - counts_before[stream]
         print(f"    {path.relative_to(ROOT)!s:<32} {added:>6} records this run, {total:>6} in all")
 
+    show_headlines(output)
     after = stored_bookmarks()
     if after:
         say(f"Bookmarks now in Meltano's state ({STATE_ID}):")
@@ -196,6 +207,31 @@ def main() -> int:
         print("\nThis run resumed from the stored state; the re-read overlap is why the files")
         print("can hold a record twice (target-jsonl appends; target-postgres upserts by key).")
     return 0
+
+
+def show_headlines(output: Path) -> None:
+    """One ACL change with its findings and diff, and one enriched connection row."""
+    admin = [json.loads(line) for line in _lines(output / "admin_audit.jsonl")]
+    acl = next((r for r in reversed(admin) if r.get("policy_diff") and r.get("findings")), None)
+    if acl:
+        say("An ACL change, with the findings it raised and its policy diff:")
+        print(f"    {acl['event_time']}  {acl['severity']}  {acl['summary']}")
+        for finding in acl["findings"]:
+            print(f"      {finding['rule_id']} ({finding['severity']}): {finding['title']}")
+        for line in acl["policy_diff"].splitlines()[:12]:
+            print(f"      {line}")
+    rows = [json.loads(line) for line in _lines(output / "network_connection.jsonl")]
+    named = next((r for r in rows if r.get("node_name") and r.get("peer_name")), None)
+    if named:
+        say("A connection row, named from the devices snapshot:")
+        print(
+            f"    {named['node_name']} -> {named['peer_name']} {named['proto_name']}/"
+            f"{named['dst_port']}  {named['txBytes']} bytes sent"
+        )
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
 
 
 if __name__ == "__main__":

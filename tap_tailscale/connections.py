@@ -203,6 +203,12 @@ def _row(
 
 
 _TAGS = th.ArrayType(th.StringType)
+# Counters are u64. As top-level columns an integer type becomes BIGINT (63 bits) in
+# target-postgres and fails on the largest values; a whole `number` becomes NUMERIC there,
+# exact at any size (DuckDB stores it as DOUBLE).
+_WIDE_COUNTER = th.CustomType(
+    {"type": ["number"], "minimum": 0, "maximum": COUNTER.type_dict["maximum"], "multipleOf": 1}
+)
 
 NETWORK_CONNECTION = th.PropertiesList(
     Property(
@@ -232,7 +238,7 @@ NETWORK_CONNECTION = th.PropertiesList(
         description="Physical traffic relayed via DERP (dst 127.3.3.40:<n>): region n.",
     ),
     *(
-        Property(counter, COUNTER, required=True, description="0 when the API omitted it.")
+        Property(counter, _WIDE_COUNTER, required=True, description="0 when the API omitted it.")
         for counter in ("txPkts", "txBytes", "rxPkts", "rxBytes")
     ),
     Property("node_name", th.StringType, description="Reporting node's name (devices snapshot)."),

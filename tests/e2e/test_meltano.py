@@ -16,6 +16,7 @@ import pytest
 
 from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, FaultPlan, TailnetConfig
 from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
 from tests.e2e.conftest import MeltanoProject, Postgres, schema_prefix
 
@@ -160,7 +161,7 @@ def test_discover_needs_no_credentials(meltano_project: MeltanoProject) -> None:
     result = meltano_project.meltano("invoke", "tap-tailscale", "--discover")
     catalog = json.loads(result.stdout)
     streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
-    assert set(streams) == set(STREAM_KEYS)
+    assert set(streams) == set(TapTailscale(config={}, parse_env_config=False).streams)
     for name, key in STREAM_KEYS.items():
         assert streams[name]["key_properties"] == [key]
 
@@ -322,7 +323,7 @@ def test_state_id_suffix_keeps_pipelines_apart(
     second = "dev:tap-tailscale--network-to-target-jsonl:example"
     assert {first, second} <= set(ids), ids
     one, two = meltano_project.state(first), meltano_project.state(second)
-    assert set(one["singer_state"]["bookmarks"]) == {"network_flow"}
+    assert set(one["singer_state"]["bookmarks"]) == {"network_flow", "network_connection"}
     assert partitions(one, "network_flow") == {"-": bookmark(MIDDLE)}
     assert partitions(two, "network_flow") == {TAILNET: bookmark(END)}
     lines = (meltano_project.root / "output" / "network_flow.jsonl").read_text().splitlines()
