@@ -166,3 +166,29 @@ def test_acl_changes_carry_a_policy_diff(emulator: Emulator) -> None:
     assert all(r["summary"] for r in run.records["admin_audit"])
     assert {r["source"] for r in run.records["admin_audit"]} == {"tailscale"}
     assert {r["category"] for r in run.records["admin_audit"]} == {"network"}
+
+
+def test_an_emulator_run_raises_findings_on_the_expected_event_types(emulator: Emulator) -> None:
+    run = run_tap(
+        fast_settings(
+            emulator.url,
+            start_date=format_timestamp(NOW - timedelta(days=2)),
+            end_date=format_timestamp(NOW),
+        ),
+        streams=("admin_audit",),
+    )
+    assert run.error is None
+    records = run.records["admin_audit"]
+    fired = {f["rule_id"]: r["event_type"] for r in records for f in r["findings"]}
+    acl = [r for r in records if r["event_type"] == "TAILNET.UPDATE.ACL"]
+    assert acl, "the emulator should update the policy"
+    # The emulator cycles a widening, a narrowing, deleted tests and SSH as root.
+    widened = [r for r in acl if any(f["rule_id"] == "TS-ACL-001" for f in r["findings"])]
+    assert widened
+    assert all(r["severity"] == "high" for r in widened)
+    assert any(not r["findings"] for r in acl), "a narrowing raises nothing"
+    assert all(rule.startswith("TS-") for rule in fired)
+    for rule, fired_on in fired.items():
+        if rule.startswith("TS-ACL"):
+            assert fired_on == "TAILNET.UPDATE.ACL"
+    assert all(r["severity"] in {"high", "medium", "info"} for r in records)

@@ -351,3 +351,50 @@ def test_a_malformed_body_fails_clearly_and_keeps_state(
     assert run.error.exit_code == 3
     assert reason in str(run.error)
     assert partition_bookmark(run.final_state, "configuration_audit") is None
+
+
+def test_kill_9_while_windows_are_read_ahead_loses_nothing(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    # Every log request takes 0.2 s, so with four windows in flight the kill lands while
+    # windows read ahead are still on their way; none of them may be claimed by a STATE.
+    emulator = make_emulator(latency_seconds=0.2)
+    settings = fast_settings(
+        emulator.url,
+        start_date=format_timestamp(NOW - timedelta(days=2, minutes=5)),
+        end_date=format_timestamp(NOW),
+        network_window_seconds=1800,
+        read_ahead_windows=4,
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(settings))
+    with subprocess.Popen(
+        [sys.executable, "-m", "tap_tailscale", "--config", str(config_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        received = []
+        network_states = 0
+        for line in process.stdout:
+            message = json.loads(line)
+            received.append(message)
+            bookmarks = message.get("value", {}).get("bookmarks", {})
+            if message["type"] == "STATE" and "network_flow" in bookmarks:
+                network_states += 1
+                if network_states == 20:
+                    break
+        process.kill()
+    assert emulator.peak_in_flight("/logging/network") >= 2, "no window was read ahead"
+    states = [m["value"] for m in received if m["type"] == "STATE"]
+    resumed = run_tap(settings, state=states[-1])
+    assert resumed.error is None
+    before = {
+        m["record"]["flow_id"]
+        for m in received
+        if m["type"] == "RECORD" and m["stream"] == "network_flow"
+    }
+    after = set(resumed.keys("network_flow", "flow_id"))
+    expected = {network_flow_id(e) for e in emulator.dataset.all_network_logs(TAILNET)}
+    assert before | after == expected
