@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
+
+import pytest
 
 from tap_tailscale.tap import SETTINGS
 
@@ -13,6 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_settings_table_matches_about_output() -> None:
+    pinned = re.search(r"singer-sdk\[msgspec\]~=(\d+\.\d+)", (ROOT / "pyproject.toml").read_text())
+    assert pinned is not None
+    if not version("singer-sdk").startswith(pinned.group(1) + "."):
+        # The table lists the SDK's built-in settings too; it follows the pinned SDK and is
+        # regenerated when the pin moves (the pre-release CI job runs on a newer one).
+        pytest.skip(f"singer-sdk {version('singer-sdk')} is not the pinned {pinned.group(1)}")
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
         capture_output=True,
