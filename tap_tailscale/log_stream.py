@@ -14,6 +14,7 @@ frontier of completed windows:
 
 from __future__ import annotations
 
+import functools
 from contextlib import closing
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -85,7 +86,7 @@ class TailscaleLogStream(WindowIO):
 
     def on_end_bound(self, record: dict[str, Any], window: Window) -> bool:
         """True for a record on the window's end bound (the next window may return it)."""
-        return bool(record[self.time_field] >= format_timestamp(window.end))
+        return bool(record[self.time_field] >= _end_key(window))
 
     def bookmark_time(self, value: str) -> datetime:
         """The instant a stored bookmark stands for."""
@@ -321,3 +322,9 @@ class _WindowRecords:
             body = self._stream.sniffed(spool, self._context)
             limit = self._stream.services.settings.max_entry_bytes
             yield from self(window, iter_log_entries(body, max_entry_bytes=limit))
+
+
+@functools.lru_cache(maxsize=8)
+def _end_key(window: Window) -> str:
+    """A window's end in the records' time format, formatted once per window, not per record."""
+    return format_timestamp(window.end)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tap_tailscale.windows import Window
 
 # Bodies up to this size stay in memory; larger ones continue on disk.
-SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
 COPY_BLOCK_BYTES = 256 * 1024
 # After a 429, windows are read one at a time for this many windows.
 RATE_LIMIT_COOLDOWN_WINDOWS = 8
@@ -45,7 +45,11 @@ def new_spool() -> BinaryIO:
 
 @dataclass
 class ReadAhead:
-    """Fetches up to `depth - 1` windows ahead of the one being written."""
+    """Keeps up to `depth` requests in flight for the windows after the one being written.
+
+    The window being written has its whole body already, so its request no longer counts;
+    depth 1 reads one window at a time (no read-ahead at all).
+    """
 
     depth: int
     #: Sends the window's request and copies its body into a spool; may raise.
@@ -64,8 +68,8 @@ class ReadAhead:
         if self.active_depth <= 1:
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.depth - 1, thread_name_prefix="read-ahead")
-        for window in windows[1 : self.active_depth]:
+            self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="read-ahead")
+        for window in windows[1 : self.active_depth + 1]:
             if window not in self._pending:
                 cancel = threading.Event()
                 self._pending[window] = (self._pool.submit(self.fetch, window, cancel), cancel)

@@ -75,7 +75,7 @@ def _records(job: WindowJob, window: Window) -> Iterator[Record]:
     ahead = job.read_ahead
     if ahead is None or job.parse is None:
         return job.read(window)
-    ahead.schedule(job.planner.upcoming(ahead.active_depth))
+    ahead.schedule(job.planner.upcoming(ahead.active_depth + 1))
     fetched = ahead.take(window)
     return job.read(window) if fetched is None else job.parse(window, fetched.result())
 
