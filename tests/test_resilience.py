@@ -17,6 +17,8 @@ import pytest
 
 from tailscale_emulator import FaultPlan
 from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.records import network_record
+from tap_tailscale.schemas import TRAFFIC_KINDS
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 
@@ -398,3 +400,15 @@ def test_kill_9_while_windows_are_read_ahead_loses_nothing(
     after = set(resumed.keys("network_flow", "flow_id"))
     expected = {network_flow_id(e) for e in emulator.dataset.all_network_logs(TAILNET)}
     assert before | after == expected
+    # The connection rows, fed by the same reads, are complete too: one per traffic item.
+    rows = {
+        m["record"]["connection_id"]
+        for m in received
+        if m["type"] == "RECORD" and m["stream"] == "network_connection"
+    } | set(resumed.keys("network_connection", "connection_id"))
+    items = sum(
+        len(network_record(e, TAILNET).get(kind) or [])
+        for e in emulator.dataset.all_network_logs(TAILNET)
+        for kind in TRAFFIC_KINDS
+    )
+    assert len(rows) == items
