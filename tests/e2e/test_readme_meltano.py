@@ -195,10 +195,17 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
     assert f"TAP_TAILSCALE_API_KEY='{DEV_KEY}'" in (project.root / ".env").read_text()
     assert "11 of 11 stream checks usable" in output_of(results, "--test")
     dev_state = state_of(results)
+    # meltano.yml's default selection: the log streams, connection rows and the inventory.
     assert set(dev_state["singer_state"]["bookmarks"]) == {
         "configuration_audit",
         "admin_audit",
         "network_flow",
+        "network_connection",
+        "devices",
+        "users",
+        "keys",
+        "policy",
+        "dns",
     }
 
     results = project.bash(demo)
