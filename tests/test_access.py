@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -20,6 +21,7 @@ from tailscale_emulator import (
     Emulator,
     TailnetConfig,
 )
+from tap_tailscale import request as request_module
 from tap_tailscale.auth import build_authenticator, refresh_margin
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
@@ -137,8 +139,20 @@ def test_bad_client_secret_is_one_clear_line(emulator: Emulator, tmp_path: Path)
     assert secret not in result.stdout
 
 
-def test_federated_identity_with_a_rotating_token_file(make_emulator: Any, tmp_path: Path) -> None:
-    emulator = make_emulator(token_lifetime_seconds=0.5)
+def test_federated_identity_with_a_rotating_token_file(
+    make_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Token expiry runs on one virtual clock, shared by the emulator and the tap, that
+    # moves 10 ms a request: the same lifetimes pass on a fast machine and a loaded one.
+    emulator: Emulator | None = None
+
+    def clock() -> float:
+        return len(emulator.requests) * 0.01 if emulator is not None else 0.0
+
+    emulator = make_emulator(token_lifetime_seconds=0.5, clock=clock)
+    monkeypatch.setattr(
+        "tap_tailscale.tap.build_authenticator", partial(build_authenticator, clock=clock)
+    )
     token_file = tmp_path / "id-token"
     jwts = [f"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaS1{n}In0.c2lnbmF0dXJl{n}" for n in range(50)]
     token_file.write_text(jwts[0])
@@ -211,22 +225,25 @@ def test_no_secret_in_output_state_logs_or_recordings(
             assert secret not in haystack
 
 
-def test_a_401_mid_run_refreshes_the_token_once_and_retries(make_emulator: Any) -> None:
+def test_a_401_mid_run_refreshes_the_token_once_and_retries(
+    make_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = make_emulator(token_lifetime_seconds=3600)
-    stop = threading.Event()
+    # Every fifth window request finds its token revoked: counted, not timed, so the
+    # run means the same on any machine.
+    sent = itertools.count(1)
+    real_send = request_module.send
 
-    def revoke_now_and_then() -> None:
-        while not stop.wait(0.15):
+    def send_with_revocations(*args: Any, **kwargs: Any) -> Any:
+        if "/logging/" in args[1].url and next(sent) % 5 == 0:
             emulator.expire_tokens()
+        return real_send(*args, **kwargs)
 
-    revoker = threading.Thread(target=revoke_now_and_then)
-    revoker.start()
-    try:
-        settings = oauth_settings(emulator.url, **RECENT, configuration_window_seconds=60)
-        run = run_tap(settings, streams=("configuration_audit",))
-    finally:
-        stop.set()
-        revoker.join()
+    monkeypatch.setattr(request_module, "send", send_with_revocations)
+    settings = oauth_settings(
+        emulator.url, **RECENT, configuration_window_seconds=60, read_ahead_windows=1
+    )
+    run = run_tap(settings, streams=("configuration_audit",))
     assert run.error is None
     statuses = [r.status for r in emulator.requests if "/logging/" in r.path]
     assert 401 in statuses, "tokens should have been revoked under the run"
