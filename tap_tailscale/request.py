@@ -7,7 +7,6 @@ with one line for the user.
 
 from __future__ import annotations
 
-import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,13 +159,6 @@ class DeadlineReader:
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
-
-
-def deadline_reader(
-    response: requests.Response, seconds: float, clock: Callable[[], float] = time.monotonic
-) -> DeadlineReader:
-    """The response's body behind a deadline of `seconds` from now."""
-    return DeadlineReader(response.raw, clock() + seconds, clock)
 
 
 @dataclass(frozen=True)

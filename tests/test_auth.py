@@ -838,14 +838,14 @@ def test_emulator_one_token_per_lifetime(
         while clock.now - started < seconds:
             statuses.append(session.get(url, auth=auth, timeout=5).status_code)
             clock.advance(0.03)
-    elapsed = clock.now - started
+    virtual_seconds = clock.now - started
 
     assert set(statuses) == {200}, "no request may reach the API with an expired token"
     assert len(emu.token_requests) == auth.token_requests
-    # Renewal at 80% of the lifetime: between elapsed/lifetime and elapsed/(0.8 lifetime).
-    low = math.ceil(elapsed / lifetime)
-    high = math.ceil(elapsed / (0.8 * lifetime)) + 1
-    assert low <= auth.token_requests <= high, (auth.token_requests, elapsed)
+    # Renewal at 80% of the lifetime, on the virtual clock: between t/lifetime and t/(0.8 lifetime).
+    low = math.ceil(virtual_seconds / lifetime)
+    high = math.ceil(virtual_seconds / (0.8 * lifetime)) + 1
+    assert low <= auth.token_requests <= high, (auth.token_requests, virtual_seconds)
     assert len(statuses) > 5 * auth.token_requests
     assert {entry.credential_id for entry in emu.logging_requests} == {"emulator-client"}
     assert_no_secret(caplog.text + repr(auth), [*EMULATOR_SECRETS, *auth.secret_values()])
