@@ -198,15 +198,22 @@ def _stays_open(brackets: bytes, depth: int) -> bool:
 def nests_deeper_than(document: bytes, limit: int) -> bool:
     """Whether any array or object in `document` lies more than `limit` levels deep.
 
-    Strings are dropped first, as they may hold brackets. Without a backslash, every
-    quote is a string's edge, so a string with no bracket leaves `""` among the brackets
-    and one holding a bracket leaves a lone quote; only then (or with escapes) are the
-    strings removed by the slower regex. Each pass of `{}` removal then peels one level.
+    Runs on every block of every body, so it works on a small copy: only quotes and
+    brackets are kept (one C pass), escaped quotes having been cut first so that every
+    quote left is a string's edge. Dropping `""` pairs then removes strings without
+    brackets; what remains still alternates opening and closing quotes, so the rare
+    strings holding brackets (IPv6 addresses) are the odd pieces of a split. Each pass
+    of `{}` removal then peels one level. The regex over escaped strings this replaces
+    cost a fifth of a network run.
     """
-    text = document if b"\\" not in document else _STRING.sub(b'""', document)
+    text = document
+    if b'\\"' in text:
+        if b"\\\\" in text:  # an escaped backslash may stand before a real quote
+            text = text.replace(b"\\\\", b"")
+        text = text.replace(b'\\"', b"")
     brackets = text.translate(_BRACKETS, _NOT_BRACKETS).replace(b'""', b"")
     if b'"' in brackets:
-        brackets = _STRING.sub(b"", text).translate(_BRACKETS, _NOT_BRACKETS)
+        brackets = b"".join(brackets.split(b'"')[::2])
     for _ in range(limit):
         if not brackets:
             return False
