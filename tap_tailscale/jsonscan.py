@@ -207,7 +207,9 @@ def nests_deeper_than(document: bytes, limit: int) -> bool:
     cost a fifth of a network run.
     """
     text = document
-    if b'\\"' in text:
+    # One byte is found at memchr speed, two bytes several times slower: most bodies
+    # (all of a network log's) hold no backslash at all.
+    if b"\\" in text and b'\\"' in text:
         if b"\\\\" in text:  # an escaped backslash may stand before a real quote
             text = text.replace(b"\\\\", b"")
         text = text.replace(b'\\"', b"")

@@ -164,7 +164,11 @@ class TailscaleLogStream(WindowIO):
         self.choose_record_writer()
         try:
             halts_before = len(self.services.report.halted)
-            yield from run_windows(self._window_job(context, tailnet, sync_range, companions))
+            records = run_windows(self._window_job(context, tailnet, sync_range, companions))
+            if self.emits_directly:
+                self.emit_all(records)
+            else:
+                yield from records
             if len(self.services.report.halted) == halts_before:
                 self._finished(views, tailnet)
         except SkipPartitionError as exc:

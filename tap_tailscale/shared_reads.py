@@ -49,6 +49,12 @@ class ArrivalOrder:
 
 def ordered(records: Iterable[Record], order: WindowOrder) -> Iterator[Record]:
     """Pull-style use of a WindowOrder, for the driver's own records."""
+    if type(order) is ArrivalOrder:
+        return iter(records)  # nothing is held or moved: no generator step per record
+    return _reordered(records, order)
+
+
+def _reordered(records: Iterable[Record], order: WindowOrder) -> Iterator[Record]:
     for record in records:
         yield from order.push(record)
     yield from order.finish()
