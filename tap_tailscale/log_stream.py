@@ -14,7 +14,6 @@ frontier of completed windows:
 
 from __future__ import annotations
 
-import functools
 from contextlib import closing
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -58,6 +57,10 @@ class TailscaleLogStream(WindowIO):
     # recursive conforming of every record would cost about a third of the run time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    # The last window on_end_bound saw, and its end in the records' time format.
+    _end_window: Window | None = None
+    _end_key = ""
+
     # ---- Records and bookmarks ------------------------------------------------------
 
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
@@ -86,7 +89,9 @@ class TailscaleLogStream(WindowIO):
 
     def on_end_bound(self, record: dict[str, Any], window: Window) -> bool:
         """True for a record on the window's end bound (the next window may return it)."""
-        return bool(record[self.time_field] >= _end_key(window))
+        if window is not self._end_window:  # formatted once per window, not per record
+            self._end_window, self._end_key = window, format_timestamp(window.end)
+        return bool(record[self.time_field] >= self._end_key)
 
     def bookmark_time(self, value: str) -> datetime:
         """The instant a stored bookmark stands for."""
@@ -326,9 +331,3 @@ class _WindowRecords:
             body = self._stream.sniffed(spool, self._context)
             limit = self._stream.services.settings.max_entry_bytes
             yield from self(window, iter_log_entries(body, max_entry_bytes=limit))
-
-
-@functools.lru_cache(maxsize=8)
-def _end_key(window: Window) -> str:
-    """A window's end in the records' time format, formatted once per window, not per record."""
-    return format_timestamp(window.end)

@@ -11,7 +11,7 @@ import pytest
 from tap_tailscale.jsonscan import nests_deeper_than
 
 # Characters that could fool a scan over raw bytes: brackets, quotes and backslashes.
-_TRICKY = ['"', "\\", "[", "]", "{", "}", "\\\\", '\\"', "a", "\n", "é", "/"]
+_TRICKY = ['"', "\\", "[", "]", "{", "}", "\\\\", '\\"', "a", "\n", "\t", "\b", "é", "/", "u"]
 
 
 def _depth(value: Any) -> int:
@@ -41,9 +41,11 @@ def test_the_depth_check_matches_the_parsed_depth(seed: int) -> None:
     document = [_value(rng, rng.randint(1, 9)) for _ in range(rng.randint(1, 6))]
     depth = _depth(document)
     for separators in ((",", ":"), (", ", ": ")):
-        raw = json.dumps(document, separators=separators, ensure_ascii=False).encode()
-        for limit in range(max(depth - 2, 0), depth + 3):
-            assert nests_deeper_than(raw, limit) is (depth > limit), (raw, limit)
+        for ascii_only in (False, True):  # True writes `\u00e9` escapes
+            text = json.dumps(document, separators=separators, ensure_ascii=ascii_only)
+            raw = text.encode()
+            for limit in range(max(depth - 2, 0), depth + 3):
+                assert nests_deeper_than(raw, limit) is (depth > limit), (raw, limit)
 
 
 @pytest.mark.parametrize(
