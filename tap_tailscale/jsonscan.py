@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
+from tap_tailscale.nesting import BRACKETS, NOT_BRACKETS
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -44,12 +46,6 @@ _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _COMMA = ord(",")
 # Decimal keeps numbers with a fraction or exponent exactly as written.
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
-# `[`/`]` become `{`/`}`, and every byte but brackets and quotes is dropped.
-_BRACKETS = bytes.maketrans(b"[]", b"{}")
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b'"{}[]')
-# The same, also keeping backslashes and, as `n`, each letter that may follow one.
-_MARK_ESCAPES = bytes.maketrans(b"[]nrtbfu/", b"{}nnnnnnn")
-_NOT_ESCAPES_OR_BRACKETS = bytes(b for b in range(256) if b not in b'"{}[]\\nrtbfu/')
 
 
 class ValueScan:
@@ -165,7 +161,7 @@ class ValueScan:
         rest = data[i:stop]
         if b"\\" in rest:
             rest = rest.replace(b"\\\\", b"").replace(b'\\"', b"")
-        kept = bytes(rest.translate(_BRACKETS, _NOT_BRACKETS))
+        kept = bytes(rest.translate(BRACKETS, NOT_BRACKETS))
         ends_in_string = kept.count(b'"') % 2 == 1
         if ends_in_string:
             kept = kept[: kept.rfind(b'"')]
@@ -196,43 +192,6 @@ def _stays_open(brackets: bytes, depth: int) -> bool:
             return len(brackets) - len(brackets.lstrip(b"}")) < depth
         brackets = shorter
     return False
-
-
-def nests_deeper_than(document: bytes, limit: int) -> bool:
-    """Whether any array or object in `document` lies more than `limit` levels deep.
-
-    Runs on every block of every body, so it works on a small copy holding only what
-    decides nesting: brackets, and quotes that are a string's edge (see _edges_and_brackets).
-    Dropping `""` pairs removes strings without brackets; what remains still alternates
-    opening and closing quotes, so strings holding brackets (IPv6 addresses, policy text)
-    are the odd pieces of a split. Each pass of `{}` removal then peels one level.
-    """
-    kept = _edges_and_brackets(document)
-    brackets = kept.replace(b'""', b"")
-    if b'"' in brackets:
-        brackets = b"".join(brackets.split(b'"')[::2])
-    for _ in range(limit):
-        if not brackets:
-            return False
-        brackets = brackets.replace(b"{}", b"")
-    return bool(brackets)
-
-
-def _edges_and_brackets(document: bytes) -> bytes:
-    """Only the quotes and brackets of `document`, escaped quotes left out; `[]` as `{}`.
-
-    Without a backslash (all of a network log) one C pass does it. Otherwise escapes are
-    resolved on a copy that also keeps every backslash and, as `n`, every letter that
-    can follow one: a backslash then never touches a quote it did not escape. That copy
-    is a third of the size, so the two replaces cost a third of what they would on the
-    whole block (policy text in configuration events is full of `\\"`).
-    """
-    if b"\\" not in document:  # memchr speed, unlike any two-byte search
-        return document.translate(_BRACKETS, _NOT_BRACKETS)
-    marked = document.translate(_MARK_ESCAPES, _NOT_ESCAPES_OR_BRACKETS)
-    if b"\\\\" in marked:  # an escaped backslash may stand before a real quote
-        marked = marked.replace(b"\\\\", b"")
-    return marked.replace(b'\\"', b"").translate(None, b"n\\")
 
 
 def quote_long_integers(document: bytes | bytearray) -> bytes:

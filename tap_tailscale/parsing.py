@@ -24,7 +24,8 @@ from typing import IO, Any
 import msgspec
 import orjson
 
-from tap_tailscale.jsonscan import MalformedJSONError, SkippedValue, ValueReader, nests_deeper_than
+from tap_tailscale.jsonscan import MalformedJSONError, SkippedValue, ValueReader
+from tap_tailscale.nesting import nests_deeper_than
 from tap_tailscale.records import RejectedEntryError
 
 # Enough of the body to tell `{"logs": 5}` from an empty window without a second parse.

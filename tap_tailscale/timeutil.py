@@ -52,13 +52,19 @@ def normalize_timestamp(value: str) -> str:
     Raises InvalidTimestampError for anything that is not a timestamp.
     """
     # Hot path, several times a record: one C-speed match of the UTC form Go writes (it
-    # also bounds hours, minutes and seconds), and a date check once per distinct day.
-    match = _GO_UTC.fullmatch(value) if isinstance(value, str) else None
-    if match is not None and (match[1] in _valid_dates or _check_date(match[1])):
-        digits = match[2]
-        if digits is not None and len(digits) >= FRACTION_DIGITS:
+    # also bounds hours, minutes and seconds), a date check once per distinct day, and
+    # the zeros to add told by the length alone.
+    if (
+        type(value) is str
+        and _go_utc(value) is not None
+        and (value[:10] in _valid_dates or _check_date(value[:10]))
+    ):
+        size = len(value)
+        if size >= TIMESTAMP_WIDTH:
             return value
-        return f"{value[:19]}.{(digits or '').ljust(FRACTION_DIGITS, '0')}Z"
+        if size == _NO_FRACTION_WIDTH:
+            return value[:-1] + _NINE_ZEROS
+        return value[:-1] + _PADDING[TIMESTAMP_WIDTH - size]
     return _offset_to_utc(value)
 
 
@@ -96,7 +102,13 @@ def widen_bookmark(value: str) -> str:
 
 
 # A UTC time with an optional run of fraction digits, as Go formats RFC 3339 in UTC.
-_GO_UTC = re.compile(r"(\d{4}-\d\d-\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d+))?Z", re.ASCII)
+_go_utc = re.compile(
+    r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z", re.ASCII
+).fullmatch
+_NO_FRACTION_WIDTH = len("2024-01-01T00:00:00Z")
+_NINE_ZEROS = "." + "0" * FRACTION_DIGITS + "Z"
+# What replaces the `Z` of a value `n` characters short of full width.
+_PADDING = ["0" * missing + "Z" for missing in range(FRACTION_DIGITS)]
 # Any RFC 3339 time: date and time, fraction digits, then Z or a numeric offset.
 _WITH_OFFSET = re.compile(
     r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", re.ASCII

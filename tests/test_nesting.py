@@ -1,4 +1,4 @@
-"""The block depth check agrees with the real depth of any JSON, whatever its strings hold."""
+"""The block nesting check agrees with the real depth of any JSON, whatever its strings hold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tap_tailscale.jsonscan import nests_deeper_than
+from tap_tailscale.nesting import nests_deeper_than
 
 # Characters that could fool a scan over raw bytes: brackets, quotes and backslashes.
 _TRICKY = ['"', "\\", "[", "]", "{", "}", "\\\\", '\\"', "a", "\n", "\t", "\b", "é", "/", "u"]
