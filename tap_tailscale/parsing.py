@@ -149,9 +149,10 @@ def iter_log_entries(
     body = ValueReader(reader.read, max_entry_bytes, max_depth)
     count = 0
     try:
-        for entry in _entries(body):
-            count += 1
-            yield entry
+        # Entries come in runs (whole decoded blocks): one generator step per run.
+        for run in _entries(body):
+            count += len(run)
+            yield from run
     except BodyError:
         raise
     except MalformedJSONError:
@@ -164,8 +165,8 @@ def iter_log_entries(
         _check_empty_body_shape(bytes(reader.head), reader.bytes_read)
 
 
-def _entries(body: ValueReader) -> Iterator[Any]:
-    """The `logs` entries: whole blocks by msgspec while that is safe, else one by one."""
+def _entries(body: ValueReader) -> Iterator[list[Any]]:
+    """The `logs` entries in runs: whole blocks by msgspec while that is safe, else one by one."""
     body.more()
     start = _LOGS_START.match(body.buf)
     if start is None or not _is_json(bytes(start.group()) + b"]}"):
@@ -178,7 +179,7 @@ def _entries(body: ValueReader) -> Iterator[Any]:
     body.end()
 
 
-def _document(body: ValueReader) -> Iterator[Any]:
+def _document(body: ValueReader) -> Iterator[list[Any]]:
     body.take(_LBRACE)
     if body.peek() == _RBRACE:
         body.pos += 1
@@ -187,7 +188,7 @@ def _document(body: ValueReader) -> Iterator[Any]:
     body.end()
 
 
-def _members(body: ValueReader) -> Iterator[Any]:
+def _members(body: ValueReader) -> Iterator[list[Any]]:
     """An object's members from a key on; the elements of any `logs` array among them."""
     while True:
         if body.peek() != _QUOTE:
@@ -203,22 +204,22 @@ def _members(body: ValueReader) -> Iterator[Any]:
             return
 
 
-def _logs_array(body: ValueReader) -> Iterator[Any]:
-    """The elements of an array whose `[` is behind the cursor, and its `]`."""
+def _logs_array(body: ValueReader) -> Iterator[list[Any]]:
+    """The elements of an array whose `[` is behind the cursor, and its `]`, in runs."""
     if body.peek() == _RBRACKET:
         body.pos += 1
         return
     while True:
         block = _next_block(body)
         if type(block) is list:
-            yield from block
+            yield block
             del block  # free the block's entries before reading the next
             continue
         until = int(block)  # type: ignore[arg-type]
         # At least one value, then on to the end of a block that was refused.
         while True:
             entry = body.value()
-            yield UnreadableEntry(entry.reason) if type(entry) is SkippedValue else entry
+            yield [UnreadableEntry(entry.reason) if type(entry) is SkippedValue else entry]
             if body.close_or_comma(_RBRACKET):
                 return
             if body.offset >= until:

@@ -84,17 +84,18 @@ def _run(job: WindowJob) -> Iterator[Record]:
     boundary_keys: set[str] = set()
     attempt = 0
     planner = job.planner
+    record_key, on_end_bound, is_reread = job.key, job.on_end_bound, job.is_reread
     while (window := planner.current()) is not None:
         counts = [0, 0]
         window_keys: set[str] = set()
         try:
             for record in _records(job, window):
-                key = job.key(record)
+                key = record_key(record)
                 if key in boundary_keys:  # an event exactly on a shared bound
                     continue
-                if job.on_end_bound(record, window):
+                if on_end_bound(record, window):
                     window_keys.add(key)
-                counts[job.is_reread(record)] += 1
+                counts[is_reread(record)] += 1
                 yield record
         except (WindowTooLargeError, *RETRIABLE) as exc:
             _discard_read_ahead(job, exc)

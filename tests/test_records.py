@@ -274,6 +274,10 @@ def test_reports_without_a_node_are_emitted(node_id: str | None) -> None:
         ({"virtualTraffic": [{"txBytes": -1}]}, "unsigned 64-bit"),
         ({"virtualTraffic": [{"txBytes": "12"}]}, "unsigned 64-bit"),
         ({"virtualTraffic": [{"proto": 6.5}]}, "proto"),
+        ({"exitTraffic": [{"rxPkts": True}]}, "unsigned 64-bit"),
+        ({"subnetTraffic": [7]}, "holds a int"),
+        ({"srcNode": [1]}, "srcNode"),
+        ({"dstNodes": {}}, "dstNodes"),
     ],
 )
 def test_bad_network_entries_are_rejected(change: dict, reason: str) -> None:
