@@ -360,3 +360,14 @@ def test_reports_without_node_id_are_keyed_by_their_content() -> None:
     assert network_flow_id(one) == network_flow_id(dict(one))
     with_node = {**one, "nodeId": "n1"}
     assert network_flow_id(with_node) == network_flow_id({**two, "nodeId": "n1"})
+
+
+def test_ordinary_flow_entries_take_the_one_pass_shape_check() -> None:
+    # The C-level check must accept what the exact checks accept, or every entry would
+    # pay for both; entries it refuses still get the exact verdict (above).
+    from tap_tailscale.records import _has_flow_shape  # noqa: PLC0415
+
+    entries = _example("example-network.json")
+    assert entries
+    assert all(_has_flow_shape(entry) for entry in entries)
+    assert not _has_flow_shape(dict(entries[0], nodeId=12))
