@@ -85,19 +85,12 @@ class StreamInternals(RESTStream[Window]):
         # The plain writer's loop, with what _write_record_message does per record done
         # per run of records: counting (the metric is logged at most once a minute), and
         # marking the state as changed (it is written only after a window's records).
-        write, name, version = writer.write_record, self.name, self._stream_version
         state = self.state_manager
-        pending = 0
-        for record in records:
-            write(name, record, version, datetime.now(UTC))
-            pending += 1
-            if pending == _COUNT_EVERY:
-                state.is_flushed = False
-                increment(pending)
-                pending = 0
-        if pending:
+        for written in writer.write_records(
+            self.name, self._stream_version, records, every=_COUNT_EVERY
+        ):
             state.is_flushed = False
-            increment(pending)
+            increment(written)
 
     @override
     def _write_record_message(self, record: dict) -> None:

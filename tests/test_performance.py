@@ -163,6 +163,36 @@ def test_records_are_the_bytes_msgspec_writer_writes() -> None:
     assert _captured(buffered) == expected * 2
 
 
+def test_a_run_of_records_is_the_bytes_of_one_record_at_a_time() -> None:
+    moment = datetime(2024, 6, 6, 15, 25, 26, 583893, tzinfo=UTC)
+    message = RecordMessage(stream="s", record=_record(), version=7, time_extracted=moment)
+    expected = _captured(lambda: MsgSpecWriter().write_message(message))
+    counts: list[int] = []
+
+    def buffered() -> None:
+        writer = BufferedMsgSpecWriter()
+        records = (_record() for _ in range(5))
+        counts.extend(writer.write_records("s", 7, records, every=2, clock=lambda: moment))
+        writer.flush()
+
+    assert _captured(buffered) == expected * 5
+    assert counts == [2, 2, 1]
+
+
+def test_a_run_of_records_with_one_unencodable_leaves_no_partial_line() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+
+    def write() -> None:
+        writer = BufferedMsgSpecWriter()
+        with pytest.raises(RecursionError):
+            list(writer.write_records("s", None, [{"n": 1}, {"loop": loop}], every=10))
+        writer.flush()
+
+    lines = _captured(write).splitlines()
+    assert [json.loads(line)["record"] for line in lines] == [{"n": 1}]
+
+
 def test_records_wait_for_a_state_and_come_out_before_it() -> None:
     writer = BufferedMsgSpecWriter()
     moment = datetime.now(UTC)
