@@ -13,8 +13,13 @@ Workloads (one window each):
   connections    the 50k entries as network_connection rows (250k rows), rows/s and memory
 
 Goals checked (the exit code is 1 if one is missed):
-  - the tap's median wall time is at most 1.5x the floor's on `configuration` and `network`;
+  - the tap's wall time is at most the floor's (1.0x) on `configuration` and `network`, as
+    the median of each tap run's ratio to the floor run beside it: a slow spell of a shared
+    machine then slows both sides of a ratio, where the ratio of two medians can pair a
+    slow tap run with a fast floor run;
   - the tap's peak RSS stays under 100 MiB on every workload.
+
+The tap is byte-compiled first, as a wheel install leaves it (see byte_compile_the_tap).
 
 `--smoke` shrinks every workload (under 30 s in all), runs each once, and checks memory
 but allows a ratio of 3x, since one tiny run is mostly start-up and noise.
@@ -46,7 +51,7 @@ from typing import Any
 API_KEY = "emulator-demo-key"
 MIB = 1024 * 1024
 RSS_LIMIT_MIB = 100.0
-RATIO_LIMIT = 1.5
+RATIO_LIMIT = 1.0
 SMOKE_RATIO_LIMIT = 3.0
 # The tap's own summary line, e.g. "Run summary: network_flow: 50000 new records and 0 re-read ...".
 SUMMARY_MARK = "Run summary: "
@@ -72,6 +77,8 @@ class Run:
     records: int
     body_bytes: int = 0
     cpu: float = 0.0  # user + system seconds: less sensitive to other load than wall
+    #: The median over runs of this run's wall time over its paired floor run's.
+    paired_ratio: float = float("nan")
 
 
 # ---------------------------------------------------------------------------- processes
@@ -339,6 +346,9 @@ def throughput(options: argparse.Namespace) -> int:
                             f"the floor {floor_median.records}"
                         )
                     tap_median.body_bytes = floor_median.body_bytes
+                    tap_median.paired_ratio = statistics.median(
+                        tap.wall / floor.wall for tap, floor in zip(taps, floors, strict=True)
+                    )
                     rows.append((workload, tap_median, floor_median))
                 else:
                     rows.append((workload, tap_median, Run(0.0, 0.0, tap_median.records)))
@@ -350,7 +360,10 @@ def throughput(options: argparse.Namespace) -> int:
 def report(
     rows: list[tuple[Workload, Run, Run]], *, runs: int, ratio_limit: float, with_floor: bool
 ) -> int:
-    print(f"\nMedian of {runs} run(s) per cell; tap and floor alternate against one emulator.\n")
+    print(
+        f"\nMedian of {runs} run(s) per cell; tap and floor alternate against one emulator. "
+        "tap/floor is the median of each run's ratio to the floor run beside it.\n"
+    )
     print(
         "| workload | records | body MB | tap s | floor s | tap/floor | tap records/s | "
         "tap MB/s | floor records/s | tap peak RSS | floor peak RSS | tap CPU s | floor CPU s |"
@@ -359,7 +372,7 @@ def report(
     failures: list[str] = []
     for workload, tap, floor in rows:
         megabytes = tap.body_bytes / 1e6
-        ratio = tap.wall / floor.wall if with_floor and floor.wall else float("nan")
+        ratio = tap.paired_ratio if with_floor and floor.wall else float("nan")
         print(
             f"| {workload.name} | {tap.records:,} | {megabytes:,.0f} | {tap.wall:.2f} | "
             f"{floor.wall:.2f} | {ratio:.2f}x | {tap.records / tap.wall:,.0f} | "
