@@ -182,7 +182,12 @@ class _TrafficShape(msgspec.Struct, gc=False, rename="camel"):
     rx_bytes: _COUNTER | None = None
 
 
-class _FlowShape(msgspec.Struct, gc=False, rename="camel"):
+class _FlowShape(msgspec.Struct, gc=False, rename="camel", forbid_unknown_fields=True):
+    # Every known field is named, so an entry with an unknown one (extra_fields) fails
+    # here too; the timestamps are checked where they are normalized.
+    logged: Any = None
+    start: Any = None
+    end: Any = None
     node_id: str | None = None
     virtual_traffic: list[_TrafficShape] | None = None
     subnet_traffic: list[_TrafficShape] | None = None
@@ -203,12 +208,12 @@ def _has_flow_shape(entry: dict[str, Any]) -> bool:
 def network_record(entry: Any, tailnet: str) -> dict[str, Any]:
     """Shape a NetworkFlowLog entry into a `network_flow` record."""
     if type(entry) is dict and _has_flow_shape(entry):
-        return _network_record(entry, tailnet, network_flow_id(entry))
+        return _network_record(entry, tailnet, network_flow_id(entry), extras=None)
     if type(entry) is not dict and not isinstance(entry, Mapping):
         raise RejectedEntryError(f"entry is {type(entry).__name__}, not an object", None)
     key = network_flow_id(entry)
     _check_flow_shape(entry, key)
-    return _network_record(entry, tailnet, key)
+    return _network_record(entry, tailnet, key, extras=_extras(entry, NETWORK_FIELDS))
 
 
 def _check_flow_shape(entry: Mapping[str, Any], key: str) -> None:
@@ -228,7 +233,9 @@ def _check_flow_shape(entry: Mapping[str, Any], key: str) -> None:
         raise RejectedEntryError("`dstNodes` is not an array", key)
 
 
-def _network_record(entry: Mapping[str, Any], tailnet: str, key: str) -> dict[str, Any]:
+def _network_record(
+    entry: Mapping[str, Any], tailnet: str, key: str, *, extras: str | None
+) -> dict[str, Any]:
     get = entry.get
     try:
         logged = normalize_timestamp(entry["logged"])
@@ -251,5 +258,5 @@ def _network_record(entry: Mapping[str, Any], tailnet: str, key: str) -> dict[st
         "physicalTraffic": get("physicalTraffic"),
         "srcNode": get("srcNode"),
         "dstNodes": get("dstNodes"),
-        "extra_fields": _extras(entry, NETWORK_FIELDS),
+        "extra_fields": extras,
     }
