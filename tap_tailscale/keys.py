@@ -102,13 +102,12 @@ def configuration_key(
     error: Any,
 ) -> str:
     """configuration_event_id from the event's fields, for a caller that has them already."""
-    actor = actor or _EMPTY
-    target = target or _EMPTY
+    actor = actor or {}
+    target = target or {}
     if type(actor) is not dict and not isinstance(actor, Mapping):
         actor = {"_": actor}
     if type(target) is not dict and not isinstance(target, Mapping):
         target = {"_": target}
-    get_target = target.get
     return _digest(
         (
             group,
@@ -116,18 +115,15 @@ def configuration_key(
             action,
             origin,
             actor.get("id"),
-            get_target("type"),
-            get_target("id"),
-            get_target("property"),
+            target.get("type"),
+            target.get("id"),
+            target.get("property"),
             # Often true/false or objects: turned to text here, so the fast join holds.
             old if old is None or type(old) is str else _text(old),
             new if new is None or type(new) is str else _text(new),
             error,
         )
     )
-
-
-_EMPTY: Mapping[str, Any] = {}
 
 
 def network_flow_id(entry: Mapping[str, Any]) -> str:

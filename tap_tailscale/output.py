@@ -76,20 +76,12 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": None}
         if version is not None:
             message["version"] = version
-        pending, encode_into = self._pending, encoder.encode_into
+        buffer = self._buffer
         count = 0
         for record in records:
             message["record"] = record
             message["time_extracted"] = clock()
-            size = len(pending)
-            try:
-                encode_into(message, pending, -1)
-            except BaseException:
-                del pending[size:]  # a failed encode must not leave half a line behind
-                raise
-            pending += b"\n"
-            if len(pending) >= FLUSH_BYTES:
-                self._drain()
+            buffer(message)
             count += 1
             if count == every:
                 yield count

@@ -75,7 +75,9 @@ class StreamInternals(RESTStream[Window]):
         time by profile, for a loop with nothing to do. Only use when emits_directly.
         """
         counter = self.record_counter
-        increment = counter.increment if counter is not None else _ignore_count
+        if counter is None:
+            raise RuntimeError("emit_all runs only inside the SDK's sync (see emits_directly)")
+        increment = counter.increment
         writer = self._record_writer
         if writer is None:  # the SDK's own writing: selection, conforming or maps at work
             for record in records:
@@ -153,10 +155,6 @@ class StreamInternals(RESTStream[Window]):
 
 # Records written between two updates of the record counter (and the state's flag).
 _COUNT_EVERY = 1024
-
-
-def _ignore_count(_count: int) -> None:
-    return
 
 
 class TapInternals(Tap):

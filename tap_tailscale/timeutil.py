@@ -60,11 +60,7 @@ def normalize_timestamp(value: str) -> str:
         and (value[:10] in _valid_dates or _check_date(value[:10]))
     ):
         size = len(value)
-        if size >= TIMESTAMP_WIDTH:
-            return value
-        if size == _NO_FRACTION_WIDTH:
-            return value[:-1] + _NINE_ZEROS
-        return value[:-1] + _PADDING[TIMESTAMP_WIDTH - size]
+        return value if size >= TIMESTAMP_WIDTH else value[:-1] + _PADDING[size]
     return _offset_to_utc(value)
 
 
@@ -105,10 +101,11 @@ def widen_bookmark(value: str) -> str:
 _go_utc = re.compile(
     r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z", re.ASCII
 ).fullmatch
-_NO_FRACTION_WIDTH = len("2024-01-01T00:00:00Z")
-_NINE_ZEROS = "." + "0" * FRACTION_DIGITS + "Z"
-# What replaces the `Z` of a value `n` characters short of full width.
-_PADDING = ["0" * missing + "Z" for missing in range(FRACTION_DIGITS)]
+# What replaces the `Z` of a matched value shorter than full width, by its length.
+_PADDING = {
+    len("2024-01-01T00:00:00Z"): "." + "0" * FRACTION_DIGITS + "Z",
+    **{TIMESTAMP_WIDTH - missing: "0" * missing + "Z" for missing in range(1, FRACTION_DIGITS)},
+}
 # Any RFC 3339 time: date and time, fraction digits, then Z or a numeric offset.
 _WITH_OFFSET = re.compile(
     r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", re.ASCII
