@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["http"]  # fixtures
 
 
+def stopped_clock() -> float:
+    """A clock that never moves, so the latency left to wait is always all of it."""
+    return 0.0
+
+
 def test_help_names_the_accepted_credentials(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
@@ -73,7 +78,9 @@ def test_cli_flags_reach_the_config() -> None:
 
 def test_latency_applies_to_log_endpoints_only(http: requests.Session) -> None:
     slept: list[float] = []
-    with Emulator(make_config(), latency_seconds=0.5, sleep=slept.append) as emulator:
+    with Emulator(
+        make_config(), latency_seconds=0.5, sleep=slept.append, clock=stopped_clock
+    ) as emulator:
         for kind in ("configuration", "network"):
             assert http.get(logs_url(emulator, kind), params=WINDOW, auth=AUTH).ok
         assert http.get(f"{emulator.url}/api/v2/tailnet/-/devices", auth=AUTH).ok
@@ -91,13 +98,59 @@ def test_latency_applies_to_log_endpoints_only(http: requests.Session) -> None:
 
 def test_latency_from_the_config_and_none_by_default(http: requests.Session) -> None:
     slept: list[float] = []
-    with Emulator(make_config(latency_seconds=0.25), sleep=slept.append) as emulator:
+    with Emulator(
+        make_config(latency_seconds=0.25), sleep=slept.append, clock=stopped_clock
+    ) as emulator:
         assert http.get(logs_url(emulator, "network"), params=WINDOW, auth=AUTH).ok
     with Emulator(make_config(), sleep=slept.append) as emulator:
         assert http.get(logs_url(emulator, "network"), params=WINDOW, auth=AUTH).ok
     assert slept == [0.25]
     with pytest.raises(ValueError, match="latency_seconds"):
         make_config(latency_seconds=-1)
+
+
+def test_latency_also_delays_errors(http: requests.Session) -> None:
+    slept: list[float] = []
+    with Emulator(
+        make_config(), latency_seconds=0.5, sleep=slept.append, clock=stopped_clock
+    ) as emulator:
+        url = logs_url(emulator, "network")
+        assert http.get(url, params=WINDOW, auth=("wrong-key", "")).status_code == 401
+        assert http.get(url, params={"start": "x"}, auth=AUTH).status_code == 400
+    assert slept == [0.5, 0.5]
+
+
+def test_the_body_is_built_during_the_latency_not_after_it(http: requests.Session) -> None:
+    # Each clock reading is 0.1 s later: the time spent building the body before the first
+    # byte comes off the wait, as a real API's query time is part of its latency.
+    ticks = iter(range(10_000))
+    slept: list[float] = []
+    with Emulator(make_config(), sleep=slept.append) as plain:
+        expected = http.get(logs_url(plain, "network"), params=WINDOW, auth=AUTH).content
+    with Emulator(
+        make_config(),
+        latency_seconds=0.5,
+        sleep=slept.append,
+        clock=lambda: next(ticks) / 10,
+    ) as emulator:
+        body = http.get(logs_url(emulator, "network"), params=WINDOW, auth=AUTH).content
+    assert body == expected
+    assert len(slept) == 1
+    assert 0 <= slept[0] < 0.5
+
+
+def test_a_body_larger_than_what_the_latency_prepares_still_arrives_whole(
+    http: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tailscale_emulator.logs._PREPARED_BYTES", 1)
+    with Emulator(make_config()) as plain:
+        expected = http.get(logs_url(plain, "network"), params=WINDOW, auth=AUTH).content
+    with Emulator(
+        make_config(), latency_seconds=0.5, sleep=lambda _s: None, clock=stopped_clock
+    ) as emulator:
+        body = http.get(logs_url(emulator, "network"), params=WINDOW, auth=AUTH).content
+    assert len(expected) > 1
+    assert body == expected
 
 
 # ----------------------------------------------------------------------------- counters
