@@ -73,10 +73,9 @@ def run_windows(job: WindowJob) -> Iterator[Record]:
 
 def _records(job: WindowJob, window: Window) -> Iterator[Record]:
     ahead = job.read_ahead
-    if ahead is None or job.parse is None:
+    if ahead is None or job.parse is None or not ahead.enabled:
         return job.read(window)
-    ahead.schedule(job.planner.upcoming(ahead.active_depth + 1))
-    fetched = ahead.take(window)
+    fetched = ahead.take(job.planner.upcoming(ahead.windows_ahead + 1))
     return job.read(window) if fetched is None else job.parse(window, fetched.result())
 
 

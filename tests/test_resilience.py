@@ -388,7 +388,7 @@ def test_kill_9_while_windows_are_read_ahead_loses_nothing(
                 if network_states == 20:
                     break
         process.kill()
-    assert emulator.peak_in_flight("/logging/network") >= 2, "no window was read ahead"
+    assert 2 <= emulator.peak_in_flight("/logging/network") <= 4
     states = [m["value"] for m in received if m["type"] == "STATE"]
     resumed = run_tap(settings, state=states[-1])
     assert resumed.error is None
