@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import Future
 
     import requests
 
@@ -42,7 +43,12 @@ class StreamServices:
     )
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
+    #: Names still being asked for while the first windows are read; merged on first use.
+    tailnet_names_on_the_way: Future[dict[str, str]] | None = None
 
     def tailnet_name(self, tailnet: str) -> str:
-        """The name records carry for a configured tailnet."""
+        """The name records carry for a configured tailnet (waits for one on the way)."""
+        if self.tailnet_names_on_the_way is not None:
+            on_the_way, self.tailnet_names_on_the_way = self.tailnet_names_on_the_way, None
+            self.tailnet_names.update(on_the_way.result())
         return self.tailnet_names.get(tailnet, tailnet)

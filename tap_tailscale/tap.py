@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
@@ -117,13 +119,15 @@ class TapTailscale(TapInternals):
     def before_sync(self) -> None:
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
-        self.resolve_tailnets()
+        self.resolve_tailnets(in_background=True)
 
-    def resolve_tailnets(self) -> None:
+    def resolve_tailnets(self, *, in_background: bool = False) -> None:
         """Learn the real name of `-`, for the records and the connection test.
 
         The configuration streams sync first and learn it from their first body, so
-        only a run without them spends a request on it.
+        only a run without them spends a request on it. A sync sends that request beside
+        its first windows' and waits for the answer only when a record needs the name:
+        under API latency it would otherwise delay every run by one round trip.
         """
         reads_configuration = any(
             stream.selected and getattr(stream, "log_kind", None) == "configuration"
@@ -131,11 +135,19 @@ class TapTailscale(TapInternals):
         )
         if reads_configuration:
             return
-        self.services.tailnet_names.update(
-            resolve_tailnet_names(
-                self.settings.tailnets, self.settings, self.http_session, self.authenticator
-            )
+        ask = functools.partial(
+            resolve_tailnet_names,
+            self.settings.tailnets,
+            self.settings,
+            self.http_session,
+            self.authenticator,
         )
+        if not in_background:
+            self.services.tailnet_names.update(ask())
+            return
+        asker = ThreadPoolExecutor(1, thread_name_prefix="tailnet-name")
+        self.services.tailnet_names_on_the_way = asker.submit(ask)
+        asker.shutdown(wait=False)
 
     @override
     def after_sync(self) -> None:

@@ -110,10 +110,14 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Start emulators with chosen settings; all are stopped after the test."""
     started: list[Emulator] = []
 
-    def start(clock: Callable[[], float] | None = None, **settings: Any) -> Emulator:
+    def start(
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], object] | None = None,
+        **settings: Any,
+    ) -> Emulator:
         settings.setdefault("dataset_end", NOW)
         settings.setdefault("dataset_start", NOW - timedelta(days=2))
-        emulator = Emulator(EmulatorConfig(**settings), clock=clock)
+        emulator = Emulator(EmulatorConfig(**settings), clock=clock, sleep=sleep)
         emulator.start()
         started.append(emulator)
         return emulator

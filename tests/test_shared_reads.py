@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from tailscale_emulator import Emulator
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
@@ -86,3 +89,36 @@ def test_records_carry_the_resolved_tailnet_and_state_keeps_the_setting(
     for stream in ("configuration_audit", "admin_audit", "network_flow"):
         assert {r["tailnet"] for r in run.records[stream]} == {"example.com"}
         assert partition_bookmark(run.final_state, stream, tailnet="-") is not None
+
+
+def test_a_network_only_run_asks_for_the_name_beside_its_first_window(
+    make_emulator: Any,
+) -> None:
+    # Each log request's latency lasts until a second request has arrived. A tap that
+    # waited for the tailnet's name before its first window would leave the name request
+    # alone until the timeout.
+    second_arrived = threading.Event()
+    arrivals = itertools.count(1)
+    waited_alone: list[int] = []
+
+    def latency(_seconds: float) -> None:
+        arrival = next(arrivals)
+        if arrival >= 2:
+            second_arrived.set()
+        if not second_arrived.wait(timeout=10):
+            waited_alone.append(arrival)
+
+    emulator = make_emulator(sleep=latency, latency_seconds=1)
+    settings = fast_settings(
+        emulator.url,
+        start_date=format_timestamp(NOW - timedelta(hours=2)),
+        end_date=format_timestamp(NOW),
+        network_window_seconds=3600,
+        read_ahead_windows=1,
+    )
+    run = run_tap(settings, streams=("network_flow",))
+    assert run.error is None
+    assert waited_alone == []
+    assert {r["tailnet"] for r in run.records["network_flow"]} == {"example.com"}
+    paths = [r.path.rsplit("/", 1)[-1] for r in emulator.requests]
+    assert sorted(paths) == ["configuration", "network", "network"]
