@@ -4,10 +4,14 @@ For `read_ahead_windows` n = 1, 2 and 4 it reports the wall time against the ide
 bound max(no-latency wall time, 48 x 0.5 s / n) and the peak RSS; then, for memory,
 four windows of about 250k entries each read with n = 4.
 
+A shared machine's speed drifts by a third from minute to minute, and drift only ever
+adds time; so the no-latency run and the n = 2 and n = 4 runs are repeated `--runs`
+times, interleaved, and each keeps its fastest run (n = 1 runs once: it has no goal).
+
 Goals (exit code 1 if one is missed): wall <= 1.25 x the ideal bound for n = 2 and 4,
 and peak RSS <= 100 MiB in every run.
 
-Usage: python scripts/bench_latency.py [--latency 0.5] [--skip-memory]
+Usage: python scripts/bench_latency.py [--latency 0.5] [--runs 3] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import argparse
 import json
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import (
     RSS_LIMIT_MIB,
+    Run,
+    byte_compile_the_tap,
     dataset_end,
     run_tap,
     start_emulator,
@@ -35,7 +41,9 @@ WINDOWS = 48
 BOUND_LIMIT = 1.25
 
 
-def _run(url: str, workdir: Path, start, end, window: int, read_ahead: int, tag: str):  # noqa: ANN001, ANN202
+def _run(
+    url: str, workdir: Path, start: datetime, end: datetime, window: int, read_ahead: int, tag: str
+) -> Run:
     config = tap_config(url, start, end, window)
     config["read_ahead_windows"] = read_ahead
     config_path = workdir / f"config-{tag}.json"
@@ -44,7 +52,7 @@ def _run(url: str, workdir: Path, start, end, window: int, read_ahead: int, tag:
     return run_tap(workdir, config_path, catalog, "network_flow")
 
 
-def latency_table(latency: float) -> bool:
+def latency_table(latency: float, runs: int) -> bool:
     end = dataset_end()
     start = end - timedelta(hours=WINDOWS)
     data = ["--start", start.isoformat(), "--end", end.isoformat(), "--nodes", "100"]
@@ -52,26 +60,34 @@ def latency_table(latency: float) -> bool:
     ok = True
     with tempfile.TemporaryDirectory(prefix="tap-tailscale-latency-") as tmp:
         workdir = Path(tmp)
-        emulator, url = start_emulator(data)
+        plain, plain_url = start_emulator(data)
+        slow, slow_url = start_emulator([*data, "--latency-seconds", str(latency)])
         try:
-            baseline = _run(url, workdir, start, end, 3600, 1, "none")
+            fastest: dict[int, Run] = {}
+            peak_rss: dict[int, float] = {}
+            for _ in range(runs):
+                for depth in (0, 2, 4):  # 0: the no-latency baseline (read one at a time)
+                    url = plain_url if depth == 0 else slow_url
+                    run = _run(url, workdir, start, end, 3600, max(depth, 1), f"n{depth}")
+                    if depth not in fastest or run.wall < fastest[depth].wall:
+                        fastest[depth] = run
+                    peak_rss[depth] = max(peak_rss.get(depth, 0.0), run.rss_mib)
+            fastest[1] = _run(slow_url, workdir, start, end, 3600, 1, "n1")
+            peak_rss[1] = fastest[1].rss_mib
         finally:
-            stop(emulator)
-        emulator, url = start_emulator([*data, "--latency-seconds", str(latency)])
-        try:
-            print(f"no latency: {baseline.wall:.1f} s, {baseline.records:,} records")
-            print("| read_ahead_windows | wall (s) | ideal bound (s) | wall / bound | RSS (MiB) |")
-            print("|---|---|---|---|---|")
-            for depth in (1, 2, 4):
-                run = _run(url, workdir, start, end, 3600, depth, f"n{depth}")
-                bound = max(baseline.wall, WINDOWS * latency / depth)
-                ratio = run.wall / bound
-                print(
-                    f"| {depth} | {run.wall:.1f} | {bound:.1f} | {ratio:.2f} | {run.rss_mib:.0f} |"
-                )
-                ok &= run.rss_mib <= RSS_LIMIT_MIB and (depth == 1 or ratio <= BOUND_LIMIT)
-        finally:
-            stop(emulator)
+            stop(plain)
+            stop(slow)
+    baseline = fastest[0]
+    print(f"no latency: {baseline.wall:.1f} s, {baseline.records:,} records (fastest of {runs})")
+    print("| read_ahead_windows | wall (s) | ideal bound (s) | wall / bound | peak RSS (MiB) |")
+    print("|---|---|---|---|---|")
+    for depth in (1, 2, 4):
+        run, rss = fastest[depth], peak_rss[depth]
+        bound = max(baseline.wall, WINDOWS * latency / depth)
+        ratio = run.wall / bound
+        print(f"| {depth} | {run.wall:.1f} | {bound:.1f} | {ratio:.2f} | {rss:.0f} |")
+        ok &= rss <= RSS_LIMIT_MIB and (depth == 1 or ratio <= BOUND_LIMIT)
+    ok &= peak_rss[0] <= RSS_LIMIT_MIB
     return ok
 
 
@@ -97,9 +113,11 @@ def memory_case() -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each timed case")
     parser.add_argument("--skip-memory", action="store_true")
     options = parser.parse_args()
-    ok = latency_table(options.latency)
+    byte_compile_the_tap()
+    ok = latency_table(options.latency, options.runs)
     if not options.skip_memory:
         ok &= memory_case()
     print("latency goals met" if ok else "latency goals MISSED")
