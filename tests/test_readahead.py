@@ -9,6 +9,7 @@ import io
 import logging
 import threading
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -53,6 +54,7 @@ class Fetches:
         self.cancels: dict[Window, threading.Event] = {}
         self.spools: dict[Window, BinaryIO] = {}
         self.hold = hold
+        self.all_let_go = False
         self.changed = threading.Condition(self.lock)
         #: Window -> the error its next fetch raises.
         self.fail: dict[Window, BaseException] = {}
@@ -66,7 +68,7 @@ class Fetches:
             self.cancels[window] = cancel
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-            gate = self.release.setdefault(window, threading.Event())
+            gate = self._gate(window)
             self.changed.notify_all()
         try:
             if self.hold:
@@ -93,7 +95,32 @@ class Fetches:
 
     def let_go(self, window: Window) -> None:
         with self.lock:
-            self.release.setdefault(window, threading.Event()).set()
+            self._gate(window).set()
+
+    def let_all_go(self) -> None:
+        """Release every window, held now or fetched later."""
+        with self.lock:
+            self.all_let_go = True
+            for gate in self.release.values():
+                gate.set()
+
+    def _gate(self, window: Window) -> threading.Event:
+        gate = self.release.setdefault(window, threading.Event())
+        if self.all_let_go:
+            gate.set()
+        return gate
+
+
+@contextmanager
+def holding(depth: int) -> Iterator[tuple[Fetches, ReadAhead]]:
+    """Held fetches and a ReadAhead over them; everything is let go and closed after."""
+    fetches = Fetches(hold=True)
+    ahead = ReadAhead(depth, fetches)
+    try:
+        yield fetches, ahead
+    finally:
+        fetches.let_all_go()
+        ahead.close()
 
 
 def body_of(future: Future[BinaryIO] | None) -> str:
@@ -110,25 +137,17 @@ def test_the_first_window_is_streamed_with_depth_minus_one_requests_beside_it(
     depth: int,
 ) -> None:
     windows = hours(8)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(depth, fetches)
-    try:
+    with holding(depth) as (fetches, ahead):
         assert ahead.take(windows[: depth + 1]) is None  # the caller reads it, streaming
         fetches.wait_started(depth - 1)
         assert set(fetches.started) == set(windows[1:depth])
         assert fetches.in_flight == depth - 1
-    finally:
-        for window in windows:
-            fetches.let_go(window)
-        ahead.close()
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_requests_in_flight_never_pass_the_depth(depth: int) -> None:
     windows = hours(12)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(depth, fetches)
-    try:
+    with holding(depth) as (fetches, ahead):
         assert ahead.take(windows[: depth + 1]) is None
         for index in range(1, len(windows)):
             current = ahead.take(windows[index : index + depth + 1])
@@ -142,17 +161,11 @@ def test_requests_in_flight_never_pass_the_depth(depth: int) -> None:
         assert fetches.peak == depth
         assert sorted(fetches.started, key=lambda w: w.start) == windows[1:]
         assert len(fetches.started) == len(windows) - 1, "a window was requested twice"
-    finally:
-        for window in windows:
-            fetches.let_go(window)
-        ahead.close()
 
 
 def test_one_body_done_frees_a_thread_for_the_next_window_at_once() -> None:
     windows = hours(6)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(2, fetches)
-    try:
+    with holding(2) as (fetches, ahead):
         assert ahead.take(windows[:3]) is None
         current = ahead.take(windows[1:4])
         fetches.wait_started(2)
@@ -163,10 +176,6 @@ def test_one_body_done_frees_a_thread_for_the_next_window_at_once() -> None:
         fetches.wait_started(3)
         assert fetches.started[2] == windows[3]
         assert body_of(current) == windows[1].start.isoformat()
-    finally:
-        for window in windows:
-            fetches.let_go(window)
-        ahead.close()
 
 
 def test_depth_one_is_not_read_ahead() -> None:
@@ -200,11 +209,9 @@ def test_a_rate_limit_discards_what_was_read_and_reads_one_window_for_a_while() 
 
 def test_a_changed_plan_drops_the_windows_it_no_longer_has() -> None:
     windows = hours(5)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(2, fetches)
     half = Window(windows[2].start, windows[2].start + HOUR / 2)
     rest = Window(half.end, windows[2].end)
-    try:
+    with holding(2) as (fetches, ahead):
         assert ahead.take(windows[:3]) is None
         current = ahead.take(windows[1:4])
         fetches.wait_started(2)  # windows 1 and 2 are running, window 3 is queued
@@ -221,17 +228,11 @@ def test_a_changed_plan_drops_the_windows_it_no_longer_has() -> None:
         assert body_of(later) == half.start.isoformat()
         ahead.close()
         assert fetches.started.count(half) == 1
-    finally:
-        for window in [*windows, half, rest]:
-            fetches.let_go(window)
-        ahead.close()
 
 
 def test_a_window_dropped_before_its_turn_is_never_requested() -> None:
     windows = hours(6)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(2, fetches)
-    try:
+    with holding(2) as (fetches, ahead):
         assert ahead.take(windows[:3]) is None
         current = ahead.take(windows[1:4])  # 1 and 2 run on the two threads, 3 waits
         fetches.wait_started(2)
@@ -241,29 +242,18 @@ def test_a_window_dropped_before_its_turn_is_never_requested() -> None:
         assert body_of(current) == windows[1].start.isoformat()
         ahead.close()
         assert windows[3] not in fetches.started
-    finally:
-        for window in windows:
-            fetches.let_go(window)
-        ahead.close()
 
 
 def test_after_a_discard_the_pool_serves_until_the_dropped_fetches_end() -> None:
     windows = hours(4)
-    fetches = Fetches(hold=True)
-    ahead = ReadAhead(2, fetches)
-    try:
+    with holding(2) as (fetches, ahead):
         assert ahead.take(windows[:2]) is None  # window 1 runs beside the direct read
         fetches.wait_started(1)
         ahead.discard()  # window 1 is still running: the partition is not idle
         later = ahead.take(windows[2:4])
         assert later is not None, "a direct read now would make three requests in flight"
-        for window in windows:
-            fetches.let_go(window)
+        fetches.let_all_go()
         assert body_of(later) == windows[2].start.isoformat()
-    finally:
-        for window in windows:
-            fetches.let_go(window)
-        ahead.close()
 
 
 def test_close_closes_the_spools_of_bodies_read_ahead() -> None:
