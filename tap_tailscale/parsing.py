@@ -17,7 +17,7 @@ Decimal, exactly as written; integers too long for Python stay exact, as strings
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Any
 
@@ -42,6 +42,9 @@ MAX_ENTRY_DEPTH = 64
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
+#: Decodes a JSON array of whole entries into the objects a stream's shaping takes, or
+#: returns None to have the block decoded into dicts (records.decode_flow_block).
+BlockDecoder = Callable[[bytes], "list[Any] | None"]
 _JSON_STRING = rb'"(?:[^"\\]|\\.)*"'
 _JSON_SCALAR = _JSON_STRING + rb"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null"
 # The body up to the `logs` array's first element, with only scalar fields before it
@@ -137,20 +140,22 @@ def iter_log_entries(
     max_bytes: int | None = None,
     max_entry_bytes: int = MAX_ENTRY_BYTES,
     max_depth: int = MAX_ENTRY_DEPTH,
+    block_decoder: BlockDecoder | None = None,
 ) -> Iterator[Any]:
     """Yield each element of the body's top-level `logs` array as it is parsed.
 
     `logs: null` and `logs: []` both yield nothing. An entry over `max_entry_bytes`, or
     nested more than `max_depth` levels, is skipped in flat memory and yielded as an
     UnreadableEntry. Raises BodyError when the body breaks off or is malformed, after
-    yielding whatever came before the break.
+    yielding whatever came before the break. Entries are dicts (or other JSON values),
+    except those of blocks that `block_decoder` takes.
     """
     reader = _MeteredReader(raw, max_bytes)
     body = ValueReader(reader.read, max_entry_bytes, max_depth)
     count = 0
     try:
         # Entries come in runs (whole decoded blocks): one generator step per run.
-        for run in _entries(body):
+        for run in _entries(body, block_decoder):
             count += len(run)
             yield from run
     except BodyError:
@@ -165,30 +170,30 @@ def iter_log_entries(
         _check_empty_body_shape(bytes(reader.head), reader.bytes_read)
 
 
-def _entries(body: ValueReader) -> Iterator[list[Any]]:
+def _entries(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
     """The `logs` entries in runs: whole blocks by msgspec while that is safe, else one by one."""
     body.more()
     start = _LOGS_START.match(body.buf)
     if start is None or not _is_json(bytes(start.group()) + b"]}"):
-        yield from _document(body)
+        yield from _document(body, decoder)
         return
     body.pos = start.end()
-    yield from _logs_array(body)
+    yield from _logs_array(body, decoder)
     if not body.close_or_comma(_RBRACE):
-        yield from _members(body)
+        yield from _members(body, decoder)
     body.end()
 
 
-def _document(body: ValueReader) -> Iterator[list[Any]]:
+def _document(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
     body.take(_LBRACE)
     if body.peek() == _RBRACE:
         body.pos += 1
     else:
-        yield from _members(body)
+        yield from _members(body, decoder)
     body.end()
 
 
-def _members(body: ValueReader) -> Iterator[list[Any]]:
+def _members(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
     """An object's members from a key on; the elements of any `logs` array among them."""
     while True:
         if body.peek() != _QUOTE:
@@ -197,20 +202,20 @@ def _members(body: ValueReader) -> Iterator[list[Any]]:
         body.take(_COLON)
         if key == "logs" and body.peek() == _LBRACKET:
             body.pos += 1
-            yield from _logs_array(body)
+            yield from _logs_array(body, decoder)
         else:
             body.value()  # read to check it, as ijson did, and dropped
         if body.close_or_comma(_RBRACE):
             return
 
 
-def _logs_array(body: ValueReader) -> Iterator[list[Any]]:
+def _logs_array(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
     """The elements of an array whose `[` is behind the cursor, and its `]`, in runs."""
     if body.peek() == _RBRACKET:
         body.pos += 1
         return
     while True:
-        block = _next_block(body)
+        block = _next_block(body, decoder)
         if type(block) is list:
             yield block
             del block  # free the block's entries before reading the next
@@ -226,7 +231,7 @@ def _logs_array(body: ValueReader) -> Iterator[list[Any]]:
                 break
 
 
-def _next_block(body: ValueReader) -> list[Any] | int:
+def _next_block(body: ValueReader, decoder: BlockDecoder | None) -> list[Any] | int:
     """The next run of whole entries, decoded at once; or where one-by-one reading must reach.
 
     A block ends just before a `},{"<first key>":` separator. Such a separator is never
@@ -243,7 +248,7 @@ def _next_block(body: ValueReader) -> list[Any] | int:
     while True:
         cut = body.buf.rfind(separator, body.pos)
         if cut >= 0:
-            block = _decode_block(b"[" + body.buf[body.pos : cut + 1] + b"]", body)
+            block = _decode_block(b"[" + body.buf[body.pos : cut + 1] + b"]", body, decoder)
             if block is None:
                 return body.dropped + cut + 1
             body.pos = cut + 2
@@ -256,10 +261,14 @@ def _next_block(body: ValueReader) -> list[Any] | int:
             return body.offset
 
 
-def _decode_block(block: bytes, body: ValueReader) -> list[Any] | None:
+def _decode_block(
+    block: bytes, body: ValueReader, decoder: BlockDecoder | None
+) -> list[Any] | None:
     """The block's entries, or None if it must be read one value at a time."""
     if len(block) > body.max_bytes or nests_deeper_than(block, body.max_depth + 1):
         return None
+    if decoder is not None and (entries := decoder(block)) is not None:
+        return entries
     try:
         return _decoder.decode(block)
     except Exception:  # a broken body, a number Python will not parse, deep recursion

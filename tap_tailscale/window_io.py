@@ -15,7 +15,12 @@ from typing_extensions import override
 
 from tap_tailscale import __version__
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.parsing import BodyError, ResponseTooLargeError, iter_log_entries
+from tap_tailscale.parsing import (
+    BlockDecoder,
+    BodyError,
+    ResponseTooLargeError,
+    iter_log_entries,
+)
 from tap_tailscale.readahead import copy_body, new_spool
 from tap_tailscale.recording import MissingRecordingError
 from tap_tailscale.request import (
@@ -143,7 +148,12 @@ class WindowIO(StreamInternals):
         )
 
     def read_entries(
-        self, window: Window, context: Context | None, *, can_shrink: bool
+        self,
+        window: Window,
+        context: Context | None,
+        *,
+        can_shrink: bool,
+        block_decoder: BlockDecoder | None = None,
     ) -> Iterator[Any]:
         """Request one window and yield its API entries; raise on any failure."""
         limit = self.services.settings.max_response_bytes if can_shrink else None
@@ -155,6 +165,7 @@ class WindowIO(StreamInternals):
                     self.sniffed(body, context),
                     max_bytes=limit,
                     max_entry_bytes=self.services.settings.max_entry_bytes,
+                    block_decoder=block_decoder,
                 )
         except MissingRecordingError as exc:
             # Retrying cannot conjure a recording; fail with its message at once.
