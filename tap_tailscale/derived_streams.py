@@ -36,6 +36,8 @@ class NetworkConnectionStream(NetworkFlowStream):
     name = "network_connection"
     primary_keys: ClassVar[list[str]] = ["connection_id"]
     schema = NETWORK_CONNECTION
+    # Its rows are built from the traffic items, so it reads them as dicts.
+    keeps_traffic_as_text = False
 
     _index: DeviceIndex | None = None
 

@@ -137,4 +137,9 @@ def network_flow_id(entry: Mapping[str, Any]) -> str:
     if node_id is None:
         content = _canonical_json(dict(entry)).decode()
         return _digest((None, get("start"), get("end"), get("logged"), content))
-    return _digest((node_id, get("start"), get("end"), get("logged")))
+    return node_report_key(node_id, get("start"), get("end"), get("logged"))
+
+
+def node_report_key(node_id: Any, start: Any, end: Any, logged: Any) -> str:
+    """network_flow_id of an entry that has a `nodeId`, from its four fields."""
+    return _digest((node_id, start, end, logged))

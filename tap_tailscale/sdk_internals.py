@@ -66,6 +66,16 @@ class StreamInternals(RESTStream[Window]):
             and not self.child_streams
         )
 
+    @property
+    def writes_records_itself(self) -> bool:
+        """Whether each record of this sync goes as it is to the tap's writer (msgspec).
+
+        True only once choose_record_writer has picked that writer, and not in batch mode
+        (batch files are written by the SDK's own encoder). Records may then hold values
+        only msgspec encodes, such as msgspec.Raw.
+        """
+        return self._record_writer is not None and not self.get_batch_config(self.config)
+
     def emit_all(self, records: Iterable[dict[str, Any]]) -> None:
         """Write and count each record here instead of yielding it to the SDK's loop.
 

@@ -12,7 +12,7 @@ from tap_tailscale import schemas
 from tap_tailscale.admin_audit import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
 from tap_tailscale.log_stream import TailscaleLogStream
-from tap_tailscale.records import configuration_record, network_record
+from tap_tailscale.records import configuration_record, decode_flow_block, network_record
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.timeutil import parse_timestamp
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
+    from tap_tailscale.parsing import BlockDecoder
     from tap_tailscale.shared_reads import WindowOrder
     from tap_tailscale.windows import Window
 
@@ -82,9 +83,20 @@ class NetworkFlowStream(TailscaleLogStream):
     def window_size(self) -> timedelta:
         return self.services.settings.network_window
 
+    #: Whether this stream's records may carry the traffic arrays as the API's JSON text.
+    keeps_traffic_as_text: ClassVar[bool] = True
+
     @override
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
         return network_record(entry, tailnet)
+
+    @override
+    def block_decoder(self, companions: list[TailscaleLogStream]) -> BlockDecoder | None:
+        # Text (msgspec.Raw) is written into the RECORD line as sent, but only the tap's
+        # own writer can do that, and a companion shapes the same entries as dicts.
+        if self.keeps_traffic_as_text and not companions and self.writes_records_itself:
+            return decode_flow_block
+        return None
 
     @override
     def on_forbidden(self, message: str) -> None:
