@@ -360,6 +360,18 @@ def test_keys_are_unchanged() -> None:
     assert configuration_event_id(values) == "f80e7148b67209b7cea5f9671d2f1bf2"
     odd = {"eventTime": "2026-11-20T00:00:02Z", "actor": "alice", "old": 2**64, "new": -3}
     assert configuration_event_id(odd) == "b636c63a97286b5d9024fd17c1663eec"
+    # Parts that are not text take the general join (digests from before it was split).
+    numbers = {
+        "eventTime": "2026-11-20T00:00:02Z",
+        "eventGroupID": 7,
+        "actor": {"id": 12},
+        "target": {"type": None, "id": ["x"]},
+        "error": False,
+    }
+    assert configuration_event_id(numbers) == "eeb37f8a165b5a4422cba9e7590079a3"
+    not_text = {"eventTime": 5, "origin": True, "old": "", "new": {"z": Decimal("1.50")}}
+    assert configuration_event_id(not_text) == "a0ab96059664f4adc0ad23e517df1c01"
+    assert configuration_event_id({}) == "744fc596e5f7293b5dc0a4ebf8b1a4e3"
     flow = {
         "logged": "2026-11-20T00:00:00.022148Z",
         "nodeId": "n2uEZghyCNTRL",
