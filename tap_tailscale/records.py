@@ -126,10 +126,22 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         raise RejectedEntryError("`eventTime` is missing", key) from None
     except InvalidTimestampError as exc:
         raise RejectedEntryError(str(exc), key) from None
-    _check_object(actor, "actor", key)
-    _check_object(target, "target", key)
-    strings = (event_type, group, origin, action, details, error)
-    if not set(map(type, strings)) <= _TEXT_OR_NULL:  # one C-level check in the usual case
+    # The checks are guarded inline, as this runs for every configuration event: the
+    # usual values (objects, text, null) pass without a call or a container.
+    if type(actor) is not dict and actor is not None:
+        _check_object(actor, "actor", key)
+    if type(target) is not dict and target is not None:
+        _check_object(target, "target", key)
+    text = _TEXT_OR_NULL
+    if not (
+        type(event_type) in text
+        and type(group) in text
+        and type(origin) in text
+        and type(action) in text
+        and type(details) in text
+        and type(error) in text
+    ):
+        strings = (event_type, group, origin, action, details, error)
         for field, value in zip(_CONFIGURATION_STRINGS, strings, strict=True):
             if value is not None and not isinstance(value, str):
                 raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)

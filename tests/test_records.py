@@ -199,7 +199,13 @@ def test_null_and_missing_values_are_null_not_the_text_null() -> None:
         ({"eventTime": None}, "not an RFC 3339"),
         ({"eventTime": "2025-03-04T09:12:44+0200x"}, "not an RFC 3339"),
         ({"actor": "alice"}, "`actor` is str"),
+        ({"target": ["t"]}, "`target` is list"),
+        ({"type": 1}, "`type` is int"),
+        ({"eventGroupID": 2}, "`eventGroupID` is int"),
+        ({"origin": True}, "`origin` is bool"),
         ({"action": 5}, "`action` is int"),
+        ({"actionDetails": {}}, "`actionDetails` is dict"),
+        ({"error": 1.5}, "`error` is float"),
     ],
 )
 def test_bad_configuration_entries_are_rejected_with_reason_and_key(
