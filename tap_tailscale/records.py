@@ -98,16 +98,9 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         raise RejectedEntryError(f"entry is {type(entry).__name__}, not an object", None)
     # Each field is looked up once, for the key and for the record.
     get = entry.get
-    event_type = get("type")
-    group = get("eventGroupID")
-    origin = get("origin")
-    action = get("action")
-    details = get("actionDetails")
-    error = get("error")
-    actor = get("actor")
-    target = get("target")
-    old = get("old")
-    new = get("new")
+    event_type, group, origin = get("type"), get("eventGroupID"), get("origin")
+    action, details, error = get("action"), get("actionDetails"), get("error")
+    actor, target, old, new = get("actor"), get("target"), get("old"), get("new")
     key = configuration_key(
         group=group,
         event_time=get("eventTime"),
@@ -126,8 +119,7 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         raise RejectedEntryError("`eventTime` is missing", key) from None
     except InvalidTimestampError as exc:
         raise RejectedEntryError(str(exc), key) from None
-    # The checks are guarded inline, as this runs for every configuration event: the
-    # usual values (objects, text, null) pass without a call or a container.
+    # Checked inline, without a call or a container for the usual objects, text and nulls.
     if type(actor) is not dict and actor is not None:
         _check_object(actor, "actor", key)
     if type(target) is not dict and target is not None:
@@ -141,10 +133,7 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         and type(details) in text
         and type(error) in text
     ):
-        strings = (event_type, group, origin, action, details, error)
-        for field, value in zip(_CONFIGURATION_STRINGS, strings, strict=True):
-            if value is not None and not isinstance(value, str):
-                raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)
+        _check_strings((event_type, group, origin, action, details, error), key)
     return {
         "event_id": key,
         "tailnet": tailnet,
@@ -162,6 +151,12 @@ def configuration_record(entry: Any, tailnet: str) -> dict[str, Any]:
         "error": error,
         "extra_fields": _extras(entry, CONFIGURATION_FIELDS),
     }
+
+
+def _check_strings(strings: tuple[Any, ...], key: str) -> None:
+    for field, value in zip(_CONFIGURATION_STRINGS, strings, strict=True):
+        if value is not None and not isinstance(value, str):
+            raise RejectedEntryError(f"`{field}` is {type(value).__name__}, not a string", key)
 
 
 def _check_traffic(items: Any, kind: str, key: str) -> None:
