@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from typing import IO, Any
 
-import msgspec
 import orjson
 
 from tap_tailscale.jsonscan import MalformedJSONError, SkippedValue, ValueReader
 from tap_tailscale.nesting import nests_deeper_than
-from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.records import JSON_DECODER, RejectedEntryError
 
 # Enough of the body to tell `{"logs": 5}` from an empty window without a second parse.
 _SNIFF_BYTES = 64 * 1024
@@ -41,7 +39,6 @@ _MAX_BUFFER_BYTES = 4 * 1024 * 1024
 MAX_ENTRY_DEPTH = 64
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
-_decoder = msgspec.json.Decoder(float_hook=Decimal)
 #: Decodes a JSON array of whole entries into the objects a stream's shaping takes, or
 #: returns None to have the block decoded into dicts (records.decode_flow_block).
 BlockDecoder = Callable[[bytes], "list[Any] | None"]
@@ -270,7 +267,7 @@ def _decode_block(
     if decoder is not None and (entries := decoder(block)) is not None:
         return entries
     try:
-        return _decoder.decode(block)
+        return JSON_DECODER.decode(block)
     except Exception:  # a broken body, a number Python will not parse, deep recursion
         return None
 

@@ -240,7 +240,9 @@ class FlowEntry(msgspec.Struct, gc=False, rename="camel", forbid_unknown_fields=
 # float_hook as the body parser's: a number with a fraction is kept as the digits sent.
 _FLOW_BLOCK = msgspec.json.Decoder(list[FlowEntry], float_hook=Decimal)
 _TRAFFIC = msgspec.json.Decoder(list[_TrafficShape] | None)
-_ANY_JSON = msgspec.json.Decoder(float_hook=Decimal)
+#: Any JSON value as the body parser reads it (tap_tailscale.parsing uses this one): so
+#: FlowEntry's exact fallback sees the same values, and gives the same reasons, as dicts.
+JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def decode_flow_block(block: bytes) -> list[Any] | None:
@@ -364,4 +366,4 @@ def _check_traffic_text(items: msgspec.Raw, kind: str, key: str) -> None:
     try:
         _TRAFFIC.decode(items)
     except msgspec.ValidationError:  # the exact checks: u64 counters, or the reason
-        _check_traffic(_ANY_JSON.decode(items), kind, key)
+        _check_traffic(JSON_DECODER.decode(items), kind, key)

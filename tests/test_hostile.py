@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -276,7 +277,7 @@ def test_a_4301_digit_integer_stays_exact_as_a_string() -> None:
     digits = "9" * 5000
     body = _with_old(b'{"n":-' + digits.encode() + b',"f":1.5,"ok":' + b"7" * 40 + b"}")
     first, odd, last = _entries(body)
-    assert odd["old"] == {"n": "-" + digits, "f": parsing.Decimal("1.5"), "ok": int("7" * 40)}
+    assert odd["old"] == {"n": "-" + digits, "f": Decimal("1.5"), "ok": int("7" * 40)}
     assert (first["eventGroupID"], last["eventGroupID"]) == ("g1", "g3")
     assert digits in str(configuration_record(odd, "-")["old"])
 

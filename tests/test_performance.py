@@ -78,14 +78,14 @@ def test_every_record_is_valid_against_the_discovered_schema(
     busy_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocks: list[int] = []
-    decoder = parsing._decoder
+    decoder = parsing.JSON_DECODER
 
     class CountingDecoder:
         def decode(self, data: bytes) -> Any:
             blocks.append(len(data))
             return decoder.decode(data)
 
-    monkeypatch.setattr(parsing, "_decoder", CountingDecoder())
+    monkeypatch.setattr(parsing, "JSON_DECODER", CountingDecoder())
     settings = fast_settings(
         busy_emulator.url,
         start_date=format_timestamp(NOW - timedelta(hours=3)),
