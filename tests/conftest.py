@@ -66,6 +66,20 @@ class TapRun:
         """The last STATE value (what a runner would save)."""
         return self.states[-1] if self.states else {}
 
+    @property
+    def records_and_states(self) -> list[Any]:
+        """Records and states in order; a state's signpost is the run's clock, so it is left out."""
+        found: list[Any] = []
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                found.append(message["record"])
+            elif message["type"] == "STATE":
+                state = json.loads(json.dumps(message["value"]))
+                for bookmark in state.get("bookmarks", {}).values():
+                    bookmark.pop("replication_key_signpost", None)
+                found.append(state)
+        return found
+
     def keys(self, stream: str, key: str) -> list[str]:
         """The primary-key values of a stream's records, in order."""
         return [record[key] for record in self.records.get(stream, [])]

@@ -269,19 +269,26 @@ def test_reports_without_a_node_are_emitted(node_id: str | None) -> None:
     assert network_record(entry, "-")["nodeId"] is None
 
 
+# Bad values in fields that keep an entry's usual shape; tests/test_flow_text.py checks that
+# the text path rejects each of them as the dict path does.
+BAD_FLOW_VALUES = [
+    ({"logged": "soon"}, "not an RFC 3339"),
+    ({"virtualTraffic": {"proto": 6}}, "not an array"),
+    ({"virtualTraffic": [{"txBytes": 2**64}]}, "unsigned 64-bit"),
+    ({"virtualTraffic": [{"txBytes": -1}]}, "unsigned 64-bit"),
+    ({"virtualTraffic": [{"txBytes": "12"}]}, "unsigned 64-bit"),
+    ({"virtualTraffic": [{"proto": 6.5}]}, "proto"),
+    ({"exitTraffic": [{"rxPkts": True}]}, "unsigned 64-bit"),
+    ({"subnetTraffic": [7]}, "holds a int"),
+]
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
         ({"nodeId": 12}, "nodeId"),
-        ({"logged": "soon"}, "not an RFC 3339"),
         ({"logged": None}, "not an RFC 3339"),
-        ({"virtualTraffic": {"proto": 6}}, "not an array"),
-        ({"virtualTraffic": [{"txBytes": 2**64}]}, "unsigned 64-bit"),
-        ({"virtualTraffic": [{"txBytes": -1}]}, "unsigned 64-bit"),
-        ({"virtualTraffic": [{"txBytes": "12"}]}, "unsigned 64-bit"),
-        ({"virtualTraffic": [{"proto": 6.5}]}, "proto"),
-        ({"exitTraffic": [{"rxPkts": True}]}, "unsigned 64-bit"),
-        ({"subnetTraffic": [7]}, "holds a int"),
+        *BAD_FLOW_VALUES,
         ({"srcNode": [1]}, "srcNode"),
         ({"dstNodes": {}}, "dstNodes"),
     ],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -221,20 +220,6 @@ def test_read_ahead_emits_what_a_serial_read_emits_with_at_most_n_requests_out(
     assert serial.error is None
     assert ahead.error is None
     # The same records and states in the same order: read-ahead changes only the timing.
-    assert _records_and_states(ahead.messages) == _records_and_states(serial.messages)
+    assert ahead.records_and_states == serial.records_and_states
     assert len(serial.records["network_flow"]) > 1000
     assert emulator.peak_in_flight("/logging/network") <= 2
-
-
-def _records_and_states(messages: list[dict[str, Any]]) -> list[Any]:
-    """Records and states; a state's signpost is the run's own clock, so it is left out."""
-    found: list[Any] = []
-    for message in messages:
-        if message["type"] == "RECORD":
-            found.append(message["record"])
-        elif message["type"] == "STATE":
-            state = json.loads(json.dumps(message["value"]))
-            for bookmark in state.get("bookmarks", {}).values():
-                bookmark.pop("replication_key_signpost", None)
-            found.append(state)
-    return found
