@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, ClassVar
 
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
@@ -135,7 +134,7 @@ class TapTailscale(TapInternals):
         )
         if reads_configuration:
             return
-        ask = functools.partial(
+        ask = partial(
             resolve_tailnet_names,
             self.settings.tailnets,
             self.settings,
