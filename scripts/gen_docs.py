@@ -20,7 +20,12 @@ from tap_tailscale.admin_audit.actions import (
     FAMILY_ROWS,
 )
 from tap_tailscale.admin_audit.rules import RULES
-from tap_tailscale.admin_audit.severity import HIGH_ACTIONS, MEDIUM_ACTIONS, default_severity
+from tap_tailscale.admin_audit.severity import (
+    HARDENING_EVENTS,
+    HIGH_ACTIONS,
+    MEDIUM_ACTIONS,
+    default_severity,
+)
 from tap_tailscale.admin_audit.summary import (
     AUTH_PROVIDER_TEMPLATE,
     PASSIVE_TEMPLATES,
@@ -64,6 +69,10 @@ def _severity_section() -> list[str]:
         f"| medium | {_codes(MEDIUM_ACTIONS)}, and any other `*:delete` or `*:remove` |",
         "| info | everything else |",
         "",
+        f"Events that switch a protection on are info: {_codes(HARDENING_EVENTS)}. "
+        "`acl:update` is info by itself: an ACL change is as severe as the access it "
+        "opens, which the TS-ACL rules read from the access diff (docs/detections.md).",
+        "",
         "A record's `severity` is the highest of this base severity and the severities of",
         "its `findings` (docs/detections.md).",
         "",
@@ -94,7 +103,8 @@ def _event_rows() -> list[str]:
         else:
             summary = _doc_summary(row.template, PASSIVE_TEMPLATES.get(row.event))
         lines.append(
-            f"| `{row.event}` | `{row.action}` | {default_severity(row.action)} | {summary} |"
+            f"| `{row.event}` | `{row.action}` | {default_severity(row.action, row.event)} "
+            f"| {summary} |"
         )
     return lines
 
