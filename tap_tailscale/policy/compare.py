@@ -24,11 +24,11 @@ class PolicyDelta(NamedTuple):
 
     def became_reachable(self, limit: int = _MAX_SENTENCES) -> list[str]:
         """Reviewer sentences for the widening, at most `limit` plus a count of the rest."""
-        return _capped(describe(self.widened, WIDER, self.new_rows), limit)
+        return _capped(describe(self.widened, WIDER, self.old_rows), limit)
 
     def no_longer_reachable(self, limit: int = _MAX_SENTENCES) -> list[str]:
         """Reviewer sentences for the narrowing."""
-        return _capped(describe(self.narrowed, NARROWER, self.old_rows), limit)
+        return _capped(describe(self.narrowed, NARROWER, self.new_rows), limit)
 
 
 def _capped(sentences: list[str], limit: int) -> list[str]:

@@ -74,22 +74,20 @@ class _Group:
         self.ranges: list[tuple[int, int]] = []
         self.was = first.was
 
-    def add(self, change: Change) -> None:
+    def add(self, change: Change, seen: set[tuple[str, str, str]]) -> None:
         row = change.row
-        if row.src.text() != row.src_label:
-            self.src.setdefault(row.src.text(), row.src_how)
-        if row.dst.text() != row.dst_label:
-            self.dst.setdefault(row.dst.text(), row.dst_how)
+        src, dst = row.src.text(), row.dst.text()
+        if src != row.src_label and (row.kind, row.src_label, src) not in seen:
+            self.src.setdefault(src, row.src_how)
+        if dst != row.dst_label and (row.kind, row.dst_label, dst) not in seen:
+            self.dst.setdefault(dst, row.dst_how)
         self.ranges.extend(change.ranges)
 
-    def sentence(self, words: Words, whole: tuple[set[str], set[str]] | None) -> str:
+    def sentence(self, words: Words, *, known: bool) -> str:
         row = self.first
-        if whole is not None:
-            # A selector that is new as a whole is named, not spelled out.
-            if set(self.src) >= whole[0] - {row.src_label}:
-                self.src = {}
-            if set(self.dst) >= whole[1] - {row.dst_label}:
-                self.dst = {}
+        if not known:
+            # A rule the other side lacks is named by its selectors, not spelled out.
+            self.src, self.dst = {}, {}
         src = _side(row.src_label, self.src, words)
         was = words.was_not.replace("reachable", _VERB.get(row.kind, "reachable"))
         if self.was:
@@ -104,24 +102,24 @@ def _key(row: Row) -> tuple[object, ...]:
     return (row.kind, row.src_label, row.dst_label, row.what, row.detail, row.conds)
 
 
-def describe(found: Iterable[Change], words: Words = WIDER, rows: Iterable[Row] = ()) -> list[str]:
+def describe(found: Iterable[Change], words: Words = WIDER, other: Iterable[Row] = ()) -> list[str]:
     """One sentence per group of changes, in the order the rules came.
 
-    `rows` is the relation the changes come from: where a selector's every member is
-    new, the sentence names the selector alone.
+    `other` is the relation compared against: where it has no rule with the same
+    selectors, the sentence names the selectors alone; where it has, it also names the
+    members, tag owners or addresses they now stand for that made the difference.
     """
+    known: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()  # (kind, selector, atom) the other side had
+    for r in other:
+        known.add((r.kind, r.src_label, r.dst_label, r.what))
+        seen.add((r.kind, r.src_label, r.src.text()))
+        seen.add((r.kind, r.dst_label, r.dst.text()))
     groups: dict[tuple[object, ...], _Group] = {}
     for change in found:
         key = _key(change.row)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(change)
-        group.add(change)
-    whole: dict[tuple[object, ...], tuple[set[str], set[str]]] = {}
-    for row in rows:
-        key = _key(row)
-        if key in groups:
-            sides = whole.setdefault(key, (set(), set()))
-            sides[0].add(row.src.text())
-            sides[1].add(row.dst.text())
-    return [group.sentence(words, whole.get(key)) for key, group in groups.items()]
+        group.add(change, seen)
+    return [group.sentence(words, known=key[:4] in known) for key, group in groups.items()]
