@@ -99,6 +99,6 @@ def policy_risks(delta: PolicyDelta, old: Mapping[str, Any], new: Mapping[str, A
     for code, test in _CHECKS:
         hits = [change for change in delta.widened if test(change)]
         if hits:
-            risks.append(Risk(code, _summarize(describe(hits, WIDER, delta.old_rows))))
+            risks.append(Risk(code, _summarize(describe(hits, WIDER, delta.old_known))))
     risks.extend(_tests_deleted(old, new))
     return risks

@@ -74,7 +74,7 @@ class _Group:
         self.ranges: list[tuple[int, int]] = []
         self.was = first.was
 
-    def add(self, change: Change, seen: set[tuple[str, str, str]]) -> None:
+    def add(self, change: Change, seen: frozenset[tuple[str, str, str]]) -> None:
         row = change.row
         src, dst = row.src.text(), row.dst.text()
         if src != row.src_label and (row.kind, row.src_label, src) not in seen:
@@ -102,24 +102,42 @@ def _key(row: Row) -> tuple[object, ...]:
     return (row.kind, row.src_label, row.dst_label, row.what, row.detail, row.conds)
 
 
-def describe(found: Iterable[Change], words: Words = WIDER, other: Iterable[Row] = ()) -> list[str]:
+class Known(NamedTuple):
+    """What the relation compared against has: rules by selectors, and selector members."""
+
+    rules: frozenset[tuple[str, str, str, str]]
+    members: frozenset[tuple[str, str, str]]  # (kind, selector, atom)
+
+
+def known(rows: Iterable[Row]) -> Known:
+    """The `Known` of a relation, computed once per relation."""
+    rules: set[tuple[str, str, str, str]] = set()
+    members: set[tuple[str, str, str]] = set()
+    for r in rows:
+        rules.add((r.kind, r.src_label, r.dst_label, r.what))
+        members.add((r.kind, r.src_label, r.src.text()))
+        members.add((r.kind, r.dst_label, r.dst.text()))
+    return Known(frozenset(rules), frozenset(members))
+
+
+NOTHING_KNOWN = Known(frozenset(), frozenset())
+
+
+def describe(
+    found: Iterable[Change], words: Words = WIDER, other: Known = NOTHING_KNOWN
+) -> list[str]:
     """One sentence per group of changes, in the order the rules came.
 
-    `other` is the relation compared against: where it has no rule with the same
-    selectors, the sentence names the selectors alone; where it has, it also names the
-    members, tag owners or addresses they now stand for that made the difference.
+    `other` is what the relation compared against has (`known`): where it has no rule
+    with the same selectors, the sentence names the selectors alone; where it has, it
+    also names the members, tag owners or addresses they now stand for that made the
+    difference.
     """
-    known: set[tuple[str, str, str, str]] = set()
-    seen: set[tuple[str, str, str]] = set()  # (kind, selector, atom) the other side had
-    for r in other:
-        known.add((r.kind, r.src_label, r.dst_label, r.what))
-        seen.add((r.kind, r.src_label, r.src.text()))
-        seen.add((r.kind, r.dst_label, r.dst.text()))
     groups: dict[tuple[object, ...], _Group] = {}
     for change in found:
         key = _key(change.row)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(change)
-        group.add(change, seen)
-    return [group.sentence(words, known=key[:4] in known) for key, group in groups.items()]
+        group.add(change, other.members)
+    return [group.sentence(words, known=key[:4] in other.rules) for key, group in groups.items()]

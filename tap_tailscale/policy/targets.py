@@ -79,11 +79,19 @@ def net_atom(net: Network) -> Atom:
     return Atom("net", str(net))
 
 
+@lru_cache(maxsize=8192)
+def _span(text: str) -> tuple[int, int, int] | None:
+    net = network(text)
+    if net is None:
+        return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
 def _within(inner: str, outer: str) -> bool:
-    small, big = network(inner), network(outer)
-    if small is None or big is None or small.version != big.version:
+    small, big = _span(inner), _span(outer)
+    if small is None or big is None or small[0] != big[0]:
         return False
-    return small.subnet_of(big)  # type: ignore[arg-type]
+    return big[1] <= small[1] and small[2] <= big[2]
 
 
 def covers(old: Atom, new: Atom) -> bool:
