@@ -154,12 +154,17 @@ _OTHER_FIELDS = (
     "unified diff (`old` -> `new`) of the two policies parsed as JSON or HuJSON and "
     "pretty-printed with two-space indentation, or of the raw text when either does "
     "not parse. It is empty when the policies are equivalent.",
-    "- `policy_changes` is set for `ACL` changes when both policies parse: per section, "
-    "what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
-    "`nodeAttrs`, `postures`) have `added` and `removed` entries (an edited entry is one "
-    "of each); map sections (`tagOwners`, `groups`, `hosts`, `autoApprovers`) have "
+    "- `policy_changes` is set for `ACL` changes when `new` is present and both policies "
+    "parse (no `old` is a first policy, compared with one that allows nothing): per "
+    "section, what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
+    "`nodeAttrs`) have `added` and `removed` entries (an edited entry is one of each); map "
+    "sections (`tagOwners`, `groups`, `hosts`, `ipsets`, `postures`, `autoApprovers`) have "
     "`added`, `removed` and `changed` keys; `other_keys` names other top-level keys that "
-    "changed. Sections without a change are left out.",
+    "changed. `became_reachable` and `no_longer_reachable` list, in reviewer words, the "
+    "access the change opened and closed (after expanding groups, tag owners, autogroups, "
+    "hosts and IP sets), e.g. `group:eng (now with mallory@example.com) → tag:prod:443, "
+    "was not reachable`; at most 50 sentences each, then a count. Sections without a "
+    "change are left out.",
 )
 
 
