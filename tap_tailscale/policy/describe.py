@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from tap_tailscale.policy.ports import ANY_PROTO, PortRange
+from tap_tailscale.policy.relation import condition_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -63,7 +64,7 @@ def _object(row: Row, ranges: list[tuple[int, int]]) -> str:
 
 
 def _conditions(row: Row) -> str:
-    return f" if {' and '.join(sorted(row.conds))}" if row.conds else ""
+    return f" if {' and '.join(sorted(map(condition_text, row.conds)))}" if row.conds else ""
 
 
 class _Group:

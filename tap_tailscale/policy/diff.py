@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from tap_tailscale.policy.ports import ANY_PROTO
+from tap_tailscale.policy.relation import condition_text
 from tap_tailscale.policy.targets import Atom, coverers
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _closest(near: list[Row], new: Row) -> str:
             if not _detail_covers(old, new):
                 return old.detail
             if not old.conds <= new.conds:
-                return "only " + " and ".join(sorted(old.conds - new.conds))
+                return "only " + " and ".join(sorted(map(condition_text, old.conds - new.conds)))
     return ""
 
 

@@ -35,6 +35,14 @@ from tap_tailscale.policy.targets import EXIT, NODE, Atom, net_atom, network
 NO_CONDITIONS: frozenset[str] = frozenset()
 
 
+def condition_text(cond: str) -> str:
+    """A condition as a reviewer reads it: posture names without their definitions."""
+    kind, _, rest = cond.partition(" ")
+    if kind != "posture":
+        return cond
+    return "posture " + " or ".join(part.split("=", 1)[0] for part in rest.split(" or "))
+
+
 class Row(NamedTuple):
     """One element of the access relation, with where it came from."""
 
