@@ -81,3 +81,10 @@ def test_default_posture_applies_to_rules_without_their_own() -> None:
 def test_undefined_group_is_opaque_and_keys_ignore_case() -> None:
     rows = relation({"ACLs": [{"Action": "accept", "Users": ["group:nope"], "Ports": ["*:*"]}]})
     assert [r.src for r in rows] == [Atom("other", "group:nope")]
+
+
+def test_sentences_are_capped_with_a_count() -> None:
+    rules = [{"action": "accept", "src": [f"u{i}@x"], "dst": [f"tag:t{i}:22"]} for i in range(60)]
+    sentences = compare(None, {"acls": rules}).became_reachable()
+    assert len(sentences) == 51
+    assert sentences[-1] == "and 10 more"
