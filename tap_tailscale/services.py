@@ -41,6 +41,8 @@ class StreamServices:
     device_lists: dict[str, tuple[list[dict[str, Any]], str] | Exception] = field(
         default_factory=dict
     )
+    #: Whether the API knows each tailnet, once asked (None: it could not tell).
+    tailnet_checks: dict[str, bool | None] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
     #: Names still being asked for while the first windows are read; merged on first use.
