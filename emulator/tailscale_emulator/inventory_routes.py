@@ -38,6 +38,8 @@ class InventoryMixin(HandlerBase):
             return
         scope = _SCOPES.get(resource, "dns:read")
         tailnet = self._authorize(entry, tailnet_segment, scope, hidden=resource in _HIDDEN)
+        if resource in self.emulator.config.refused_paths:
+            raise missing_scope()
         dataset = self.emulator.dataset
         if resource == "devices":
             fields = _fields(query)
