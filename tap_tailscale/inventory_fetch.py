@@ -191,9 +191,10 @@ def device_list(
         return found[0]
     if raise_errors:
         raise found
-    logger.warning(
-        "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
-    )
+    if services.first_warning(str(found)):
+        logger.warning(
+            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
+        )
     return None
 
 

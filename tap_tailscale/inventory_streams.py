@@ -92,7 +92,8 @@ class InventoryStream(Stream):
             records = self.take(tailnet)
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
-            self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
+            if self.services.first_warning(str(exc)):
+                self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
         except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
             report.tailnet_failed([self.name], tailnet, str(exc))

@@ -205,6 +205,25 @@ def test_keys_list_every_kind_and_never_a_secret(emu: Emulator, http: requests.S
     assert "expires" not in client
 
 
+@pytest.mark.parametrize(
+    ("scope", "kind"),
+    [
+        ("auth_keys:read", "auth"),
+        ("api_access_tokens:read", "api"),
+        ("oauth_keys:read", "client"),
+        ("federated_keys:read", "federated"),
+    ],
+)
+def test_each_key_scope_alone_lists_only_its_kind(
+    http: requests.Session, scope: str, kind: str
+) -> None:
+    keys = {"one": Credential(scopes=(scope,))}
+    with Emulator(day_config(api_keys=keys)) as emulator:
+        answer = get(http, emulator, f"{API}/keys?all=true", auth=("one", ""))
+    assert answer.status_code == 200  # as live: no word about the kinds left out
+    assert {k["keyType"] for k in answer.json()["keys"]} == {kind}
+
+
 def test_key_scopes_decide_which_kinds_are_listed(http: requests.Session) -> None:
     keys = {
         "auth-only": Credential(scopes=("auth_keys:read",)),

@@ -29,12 +29,13 @@ EVERY_SCOPE = (
     "dns:read",
 )
 INVENTORY = ("devices", "users", "keys", "policy", "dns")
-LOGS = ("configuration_audit", "admin_audit", "network_flow")
+LOGS = ("configuration_audit", "admin_audit", "network_flow", "network_connection")
 PRIMARY = {
     **KEY_PROPERTIES,
     "configuration_audit": ["event_id"],
     "admin_audit": ["event_id"],
     "network_flow": ["flow_id"],
+    "network_connection": ["connection_id"],
 }
 WINDOW = {
     "start_date": format_timestamp(NOW - timedelta(hours=6)),
@@ -134,9 +135,11 @@ def test_a_hidden_404_on_a_named_tailnet_is_a_skip_after_checking_the_tailnet(
     assert run.error is None
     assert {r["tailnet"] for r in run.records["devices"]} == set(tailnets)
     assert "users" not in run.records
+    # One cause, one warning; the recap names every skipped tailnet.
     warnings = [r.getMessage() for r in caplog.records if "users:read" in r.getMessage()]
-    assert len(warnings) == 2, warnings  # one per tailnet
-    assert all("HTTP 404: not found" in w for w in warnings)
+    assert len(warnings) == 1, warnings
+    assert "HTTP 404: not found" in warnings[0]
+    assert "users [tailnet example.com], users [tailnet partner.example]" in caplog.text
     # The tailnet was checked once each, with a one-second configuration-log window.
     assert sorted(p.path.split("/")[4] for p in probes) == sorted(tailnets)
 
