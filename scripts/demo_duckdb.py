@@ -25,6 +25,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import DEFAULT_PORT, ROOT, meltano, meltano_executable, say
@@ -55,7 +59,7 @@ print(json.dumps([[db.sql(q).columns, db.sql(q).fetchall()] for q in json.loads(
 """
 
 
-def emulator_package():  # noqa: ANN201 - the module's type depends on where it lives
+def emulator_package() -> ModuleType:
     """The emulator package, wherever this checkout keeps it."""
     try:
         return importlib.import_module("tailscale_emulator")
@@ -94,7 +98,7 @@ def load(args: argparse.Namespace) -> int:
     return run.returncode
 
 
-def show(results: list[list[list]]) -> None:
+def show(results: list[list[list[Any]]]) -> None:
     for title, (columns, rows) in zip(QUERIES, results, strict=True):
         say(title)
         widths = [

@@ -43,7 +43,9 @@ class _ConfigurationLogStream(TailscaleLogStream):
         return self.services.settings.configuration_window
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: Window | None
+    ) -> dict[str, Any]:
         params = super().get_url_params(context, next_page_token)
         # Lists become repeated parameters (event=A&event=B), as the API expects.
         params.update(self.services.settings.configuration_filters)

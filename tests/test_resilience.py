@@ -17,8 +17,7 @@ import pytest
 
 from tailscale_emulator import FaultPlan
 from tap_tailscale.keys import configuration_event_id, network_flow_id
-from tap_tailscale.records import CONFIGURATION_FIELDS, network_record
-from tap_tailscale.schemas import TRAFFIC_KINDS
+from tap_tailscale.records import CONFIGURATION_FIELDS, TRAFFIC_KINDS, network_record
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 
