@@ -75,7 +75,10 @@ def test_connection_rows_are_one_per_traffic_item_and_enriched(emulator: Emulato
             assert row["peer_name"] == known[peer]
     assert any(r["node_name"] is None for r in rows), "flows from deleted devices"
     assert any(r["peer_name"] is not None for r in rows)
-    assert index.node(rows[0]["nodeId"]) is None or rows[0]["node_name"] is not None
+    # A row is named exactly when the device index knows its node.
+    named = [(index.node(r["nodeId"]) is not None, r["node_name"] is not None) for r in rows]
+    assert {known for known, _ in named} == {True, False}
+    assert all(known == has_name for known, has_name in named)
 
 
 def test_connection_rows_alone_follow_the_flow_windows_and_state(emulator: Emulator) -> None:

@@ -55,10 +55,18 @@ def test_config_set_lines_give_the_value() -> None:
     # Meltano 4.4.1 crashes (ValueError: not enough values to unpack) when `meltano config
     # set` has no value; tests/e2e/test_readme_meltano.py runs the lines that give one.
     for doc in ("README.md", "docs/meltano.md", "meltano.yml"):
-        for line in (ROOT / doc).read_text().splitlines():
+        text = (ROOT / doc).read_text()
+        found = [
+            command
+            for line in text.splitlines()
             # `meltano config set PLUGIN SETTING VALUE`, options allowed before the plugin.
-            for command in re.findall(r"meltano config set (?:--\S+ )*[a-z][^`#]*", line):
-                assert len(command.split()) >= 6, f"{doc}: {command}"
+            for command in re.findall(r"meltano config set (?:--\S+ )*[a-z][^`#]*", line)
+        ]
+        # Each document shows the command: a pattern that matched nothing would pass
+        # however the lines were written.
+        assert found, f"{doc}: no `meltano config set PLUGIN ...` line found"
+        for command in found:
+            assert len(command.split()) >= 6, f"{doc}: {command}"
 
 
 def test_every_setting_is_documented_in_meltano_yml() -> None:
