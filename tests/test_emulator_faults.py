@@ -161,7 +161,9 @@ def test_connection_faults(emu: Emulator, http: requests.Session) -> None:
     emu.config.faults = FaultPlan(
         first_n=5,
         kinds=("reset", "slow", "truncated", "bad-json", "logs-not-array"),
-        slow_seconds=0.6,
+        # Longer than any test: the wait ends when the emulator stops, so the client's
+        # 0.2 s read timeout below fires whatever the machine's load.
+        slow_seconds=3600,
     )
     url = logs_url(emu, "configuration")
     with pytest.raises(requests.ConnectionError):
