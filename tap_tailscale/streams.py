@@ -199,8 +199,8 @@ class CursorOrder:
         group, self._group = sorted(self._group, key=lambda r: r["cursor"]), []
         ready = []
         for record in group:
-            last = self._stream._last_cursor
+            last = self._stream._last_cursor  # noqa: SLF001 - the stream this group orders
             if last is None or record["cursor"] > last:
-                self._stream._last_cursor = record["cursor"]
+                self._stream._last_cursor = record["cursor"]  # noqa: SLF001
                 ready.append(record)
         return ready
