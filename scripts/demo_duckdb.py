@@ -18,17 +18,15 @@ Usage: python scripts/demo_duckdb.py [--port 8765] [--days 1] [--skip-install] [
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from types import ModuleType
+from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import DEFAULT_PORT, ROOT, meltano, meltano_executable, say
@@ -59,22 +57,11 @@ print(json.dumps([[db.sql(q).columns, db.sql(q).fetchall()] for q in json.loads(
 """
 
 
-def emulator_package() -> ModuleType:
-    """The emulator package, wherever this checkout keeps it."""
-    try:
-        return importlib.import_module("tailscale_emulator")
-    except ImportError:
-        return importlib.import_module("tap_tailscale.emulator")
-
-
 def load(args: argparse.Namespace) -> int:
     """Serve `args.days` of logs and run the Meltano pipeline into DuckDB."""
-    package = emulator_package()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=args.days)
-    emulator = package.Emulator(
-        package.EmulatorConfig(dataset_start=start, dataset_end=end), port=args.port
-    )
+    emulator = Emulator(EmulatorConfig(dataset_start=start, dataset_end=end), port=args.port)
     try:
         emulator.start()
     except OSError as exc:
@@ -83,7 +70,7 @@ def load(args: argparse.Namespace) -> int:
     env.update(
         {
             "TAP_TAILSCALE_API_URL": emulator.url,
-            "TAP_TAILSCALE_API_KEY": package.DEFAULT_API_KEY,
+            "TAP_TAILSCALE_API_KEY": DEFAULT_API_KEY,
             "TAP_TAILSCALE_START_DATE": start.isoformat().replace("+00:00", "Z"),
         }
     )
