@@ -33,7 +33,7 @@ from tap_tailscale.request import (
 from tap_tailscale.retry import RetriableError
 from tap_tailscale.runner import describe
 from tap_tailscale.sdk_internals import StreamInternals
-from tap_tailscale.tailnet_names import OWN_TAILNET, NameSniffer
+from tap_tailscale.tailnet_names import OWN_TAILNET, NameSniffer, resolve_tailnet_names
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 from tap_tailscale.windows import Window
 
@@ -174,9 +174,20 @@ class WindowIO(StreamInternals):
     def sniffed(self, body: Any, context: Context | None) -> Any:
         """The body, telling the services the tailnet's name if this log names it."""
         tailnet = str((context or {}).get("tailnet", "-"))
+        services = self.services
         if self.log_kind != "configuration" or tailnet != OWN_TAILNET:
             return body
-        return NameSniffer(body, lambda name: self.services.tailnet_names.update({tailnet: name}))
+        if tailnet in services.tailnet_names or tailnet in services.names_asked:
+            return body
+
+        def ask() -> str | None:
+            services.names_asked.add(tailnet)
+            asked = resolve_tailnet_names(
+                [tailnet], services.settings, services.session(), services.authenticator()
+            )
+            return asked[tailnet] if asked[tailnet] != tailnet else None
+
+        return NameSniffer(body, lambda name: services.tailnet_names.update({tailnet: name}), ask)
 
     def fetch_ahead(
         self, window: Window, context: Context | None, can_shrink: bool, cancel: threading.Event
