@@ -26,6 +26,7 @@ from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from datetime import datetime
 
     from tap_tailscale.auth import TailscaleAuthenticator
     from tap_tailscale.settings import Settings
@@ -46,24 +47,32 @@ def resolve_tailnet_names(
     for tailnet in tailnets:
         resolved = None
         if tailnet == OWN_TAILNET:
-            resolved = _ask(tailnet, settings, session, authenticator)
+            resolved = ask_tailnet_name(tailnet, settings, session, authenticator)
         names[tailnet] = resolved or tailnet
     return names
 
 
-def _ask(
+def ask_tailnet_name(
     tailnet: str,
     settings: Settings,
     session: requests.Session,
     authenticator: TailscaleAuthenticator,
+    end: datetime | None = None,
 ) -> str | None:
-    end = floor_to_second(utc_now() - settings.lag)
+    """The name the configuration log reports for `tailnet`, from the second before `end`.
+
+    `end` defaults to now (less the lag). A window's own second keeps a recorded run
+    replayable; the answer is small and parsed whole, so the name may be anywhere in it.
+    """
+    end = end or floor_to_second(utc_now() - settings.lag)
     request = requests.Request(
         "GET",
         f"{settings.api_url}/api/v2/tailnet/{tailnet}/logging/configuration",
         params={
             "start": format_query_time(end - timedelta(seconds=1)),
             "end": format_query_time(end),
+            # The configured filters too: every configuration request carries them.
+            **settings.configuration_filters,
         },
     ).prepare()
     try:
