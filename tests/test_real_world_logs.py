@@ -8,11 +8,14 @@ level and shuffled. Each record is compared with the entry it came from.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tap_tailscale.parsing import iter_log_entries
+from tap_tailscale.tailnet_names import NameSniffer
 from tap_tailscale.timeutil import GO_ZERO_TIME, normalize_timestamp
 from tests.conftest import TapRun, run_tap
 from tests.real_world import (
@@ -264,3 +267,81 @@ def test_shuffled_entries_lose_nothing_in_any_stream(compact: TapRun, seed: int)
     )
     assert _comparable(run) == _comparable(compact)
     assert "left out" not in run.stderr
+
+
+def _summary(caplog: pytest.LogCaptureFixture) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run summary")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_live_empty_window_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    empty = b'{"version":"1.1","tailnetId":"example.com","logs":null}'
+    run = _run(empty, b'{"logs":null}')
+    assert not any(run.records.get(stream) for stream in LOG_STREAMS)
+    summary = _summary(caplog)
+    assert "without a `logs` key" not in summary
+    assert "0 rejected" in summary
+
+
+def test_a_body_without_logs_is_counted_and_never_passed_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    with serve(_route(b'{"version":"1.1","tailnetId":"example.com"}', b'{"logs":null}')) as url:
+        run = run_tap(_settings(url), streams=("configuration_audit",))
+    # Read again, then stopped: the bookmark stays before the window, nothing is skipped.
+    assert run.error is not None
+    assert "no `logs` field" in str(run.error)
+    assert run.final_state.get("bookmarks", {}).get("configuration_audit") is None or not any(
+        p.get("replication_key_value")
+        for p in run.final_state["bookmarks"]["configuration_audit"].get("partitions", [])
+    )
+    assert "configuration_audit: 0 new records" in _summary(caplog)
+    assert "2 bodies without a `logs` key" in _summary(caplog)
+
+
+class _Drip:
+    """A body that hands out a few bytes per read, as a slow connection does."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data, self._size = data, size
+
+    def read(self, _size: int = -1) -> bytes:
+        chunk, self._data = self._data[: self._size], self._data[self._size :]
+        return chunk
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096])
+@pytest.mark.parametrize("layout", ["compact", "pretty", "reordered"])
+def test_the_name_is_known_before_the_first_entry_is_read(size: int, layout: str) -> None:
+    data = body(configuration_entries(), layout=layout)
+    found: list[str] = []
+    asked: list[bytes] = []
+    seen = bytearray()
+
+    def ask() -> str:
+        asked.append(bytes(seen))
+        return TAILNET
+
+    sniffer = NameSniffer(_Drip(data, size), found.append, ask)
+    entries = []
+    for entry in iter_log_entries(_Recorder(sniffer, seen)):
+        assert found == [TAILNET], "the name comes before any entry"
+        entries.append(entry)
+    assert entries == configuration_entries()
+    if layout == "reordered":  # named after `logs`: asked once, before any entry
+        assert len(asked) == 1
+    else:
+        assert asked == []
+
+
+class _Recorder:
+    def __init__(self, body: Any, seen: bytearray) -> None:
+        self._body, self._seen = body, seen
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._body.read(size)
+        self._seen += chunk
+        return chunk
