@@ -25,7 +25,7 @@ from tap_tailscale.request import ResponseRules, check_response, send
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime
 
     from tap_tailscale.auth import TailscaleAuthenticator
@@ -82,12 +82,27 @@ def ask_tailnet_name(
                 check_response(answer, _rules(settings))
             if answer.status_code != 200:
                 return None
-            body = answer.json()
+            text = b"".join(_limited(answer.iter_content(64 * 1024), _ASK_MAX_BYTES))
+            body = json.loads(text)
     except (requests.exceptions.RequestException, ValueError) as exc:
         # The name is a convenience; without it records keep the configured value.
         logger.debug("Could not resolve tailnet %s: %s", tailnet, type(exc).__name__)
         return None
     return envelope_name(body)
+
+
+# A one-second window holds a handful of events; a bigger answer is not worth holding.
+_ASK_MAX_BYTES = 1024 * 1024
+
+
+def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The chunks, or ValueError once they pass `limit` bytes in all."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise ValueError(f"the answer passed {limit} bytes")
+        yield chunk
 
 
 def envelope_name(body: Any) -> str | None:
