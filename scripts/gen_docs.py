@@ -18,6 +18,7 @@ from tap_tailscale.admin_audit.actions import (
     EVENT_ROWS,
     EXTRA_ROWS,
     FAMILY_ROWS,
+    LIVE_ROWS,
 )
 from tap_tailscale.admin_audit.rules import RULES
 from tap_tailscale.admin_audit.severity import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 HEADER = "<!-- Generated from tap_tailscale/admin_audit by scripts/gen_docs.py; do not edit. -->"
 _FIELDS = {
+    "kind": "*key kind*",
     "t": "*target*",
     "tid": "*target*",
     "prop": "*property*",
@@ -105,6 +107,25 @@ def _event_rows() -> list[str]:
         lines.append(
             f"| `{row.event}` | `{row.action}` | {default_severity(row.action, row.event)} "
             f"| {summary} |"
+        )
+    return lines
+
+
+def _live_rows() -> list[str]:
+    lines = [
+        "",
+        f"## Event values seen in live logs ({len(LIVE_ROWS)} beyond the spec)",
+        "",
+        "The live API sends event values that the spec's enums do not list. These are "
+        "mapped like the spec's own, with no TS-GEN-002 finding.",
+        "",
+        "| Tailscale event | Normalized action | Default severity | Summary | Source |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in LIVE_ROWS:
+        lines.append(
+            f"| `{row.event}` | `{row.action}` | {default_severity(row.action)} | "
+            f"{_doc_summary(row.template, None)} | {row.source} |"
         )
     return lines
 
@@ -182,6 +203,7 @@ def actions_markdown() -> str:
         "",
         *_severity_section(),
         *_event_rows(),
+        *_live_rows(),
         *_other_rows(),
         "",
         "Refinement by value: `USER.UPDATE.USER_ROLE` whose `new` value is `owner` is "

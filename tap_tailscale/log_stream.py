@@ -340,7 +340,7 @@ class _WindowRecords:
     def from_spool(self, window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
         """The records of a window read ahead into a spool (the spool is closed after)."""
         with closing(spool):
-            body = self._stream.sniffed(spool, self._context)
+            body = self._stream.sniffed(spool, self._context, window)
             limit = self._stream.services.settings.max_entry_bytes
             entries = iter_log_entries(body, max_entry_bytes=limit, block_decoder=self._decoder)
             yield from self(window, entries)

@@ -60,6 +60,15 @@ class BodyError(Exception):
     """The body broke off, was not JSON, or had the wrong shape. The window is re-read."""
 
 
+class MissingLogsError(BodyError):
+    """The body's envelope has no `logs` key at all.
+
+    The live API sends `"logs": null` for an empty window, so a body without the key is
+    not an empty window but an answer the tap does not understand: the window is read
+    again, not passed over, and the body is counted in the run summary.
+    """
+
+
 class ResponseTooLargeError(BodyError):
     """The body grew past `max_response_bytes`. The window is split instead."""
 
@@ -97,7 +106,7 @@ def _check_empty_body_shape(head: bytes, bytes_read: int) -> None:
     except orjson.JSONDecodeError as exc:
         raise BodyError(f"the body is not valid JSON ({exc})") from None
     if not isinstance(document, dict) or "logs" not in document:
-        raise BodyError("the body has no `logs` field")
+        raise MissingLogsError('the body has no `logs` field (an empty window has `"logs": null`)')
     if document["logs"] is not None and not isinstance(document["logs"], list):
         kind = type(document["logs"]).__name__
         raise BodyError(f"`logs` is {kind}, neither an array nor null")

@@ -47,6 +47,8 @@ class StreamServices:
     tailnet_checks: dict[str, bool | None] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
+    #: Tailnets whose name was asked for once already (and is not asked for again).
+    names_asked: set[str] = field(default_factory=set)
     #: Names still being asked for while the first windows are read; merged on first use.
     tailnet_names_on_the_way: Future[dict[str, str]] | None = None
 

@@ -158,6 +158,13 @@ class EmulatorConfig:
     refused_paths: tuple[str, ...] = ()
     # Added before every log endpoint answers (the benchmark's latency case).
     latency_seconds: float = 0.0
+    # The live API names the tailnet `tailnetId` before `logs`; JSON objects have no key
+    # order, so one configuration window in N (by a hash of its start) names it after
+    # `logs` instead. 0 = never, 1 = always.
+    name_after_logs_every: int = 3
+    # Send each window's entries in a shuffled order (the spec promises time order; a
+    # tap must not lose an entry that breaks it). Seeded by the window: reproducible.
+    shuffle_logs: bool = False
 
     def denied(self) -> frozenset[str]:
         """The scopes refused for every credential."""
