@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--traffic-items", type=int, help="connection entries per network record")
     data.add_argument("--no-flow-logs-plan", action="store_true", help="plan lacks flow logs")
     data.add_argument("--flow-logs-disabled", action="store_true", help="flow logging is off")
+    data.add_argument(
+        "--plant-detections", action="store_true", help="the planted scenario of the TS-H rules"
+    )
     api = p.add_argument_group("api behaviour")
     api.add_argument("--api-key", action="append", default=[], help="accepted API key (repeatable)")
     api.add_argument("--token-lifetime", type=float, help="OAuth token lifetime in seconds")
@@ -130,6 +133,7 @@ _API_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("max_entries", "max_entries_per_response", None),
     ("latency_seconds", "latency_seconds", None),
     ("deny_inventory_scopes", "deny_inventory_scopes", True),
+    ("plant_detections", "planted", True),
 )
 _TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("config_interval", "config_event_interval_seconds", None),

@@ -155,6 +155,8 @@ class EmulatorConfig:
     denied_scopes: tuple[str, ...] = ()
     # Added before every log endpoint answers (the benchmark's latency case).
     latency_seconds: float = 0.0
+    # The planted scenario of the dbt project's TS-H rules (tailscale_emulator.planted).
+    planted: bool = False
 
     def denied(self) -> frozenset[str]:
         """The scopes refused for every credential."""

@@ -1,0 +1,36 @@
+{#- SQL that differs between DuckDB and PostgreSQL, behind one name each. -#}
+
+{% macro tt_json(expr) -%}
+  {{ return(adapter.dispatch('tt_json', 'tap_tailscale')(expr)) }}
+{%- endmacro %}
+{% macro default__tt_json(expr) %}cast({{ expr }} as json){% endmacro %}
+{% macro postgres__tt_json(expr) %}cast({{ expr }} as jsonb){% endmacro %}
+
+{% macro tt_double() -%}
+  {{ return(adapter.dispatch('tt_double', 'tap_tailscale')()) }}
+{%- endmacro %}
+{% macro default__tt_double() %}double{% endmacro %}
+{% macro postgres__tt_double() %}double precision{% endmacro %}
+
+{#- `alias.value` is each element of the JSON array `expr`, one row each. -#}
+{% macro tt_json_elements(expr, alias) -%}
+  {{ return(adapter.dispatch('tt_json_elements', 'tap_tailscale')(expr, alias)) }}
+{%- endmacro %}
+{% macro default__tt_json_elements(expr, alias) -%}
+  unnest(cast({{ expr }} as json[])) as {{ alias }} (value)
+{%- endmacro %}
+{% macro postgres__tt_json_elements(expr, alias) -%}
+  lateral jsonb_array_elements(cast({{ expr }} as jsonb)) as {{ alias }} (value)
+{%- endmacro %}
+
+{#- JSON value as text: nested objects as JSON text, strings unquoted. -#}
+{% macro tt_text(expr) %}cast({{ expr }} as {{ dbt.type_string() }}){% endmacro %}
+
+{% macro tt_ts(expr) %}cast({{ expr }} as {{ dbt.type_timestamp() }}){% endmacro %}
+
+{#- Local time for the working-hours rule. -#}
+{% macro tt_local(expr) -%}
+  {{ dbt.dateadd('hour', var('tt_utc_offset_hours'), expr) }}
+{%- endmacro %}
+
+{% macro tt_isodow(expr) %}cast(extract(isodow from {{ expr }}) as integer){% endmacro %}
