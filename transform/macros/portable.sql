@@ -19,12 +19,17 @@
 {% macro default__tt_json_elements(expr, alias) -%}
   unnest(cast({{ expr }} as json[])) as {{ alias }} (value)
 {%- endmacro %}
+{#- target-postgres loads JSON arrays as jsonb[] (and arrays of strings as text[]). -#}
 {% macro postgres__tt_json_elements(expr, alias) -%}
-  lateral jsonb_array_elements(cast({{ expr }} as jsonb)) as {{ alias }} (value)
+  lateral unnest({{ expr }}) as {{ alias }} (value)
 {%- endmacro %}
 
-{#- JSON value as text: nested objects as JSON text, strings unquoted. -#}
-{% macro tt_text(expr) %}cast({{ expr }} as {{ dbt.type_string() }}){% endmacro %}
+{#- A JSON or array column as JSON text (`["tag:a", "tag:b"]`) on both warehouses. -#}
+{% macro tt_text(expr) -%}
+  {{ return(adapter.dispatch('tt_text', 'tap_tailscale')(expr)) }}
+{%- endmacro %}
+{% macro default__tt_text(expr) %}cast({{ expr }} as {{ dbt.type_string() }}){% endmacro %}
+{% macro postgres__tt_text(expr) %}cast(to_jsonb({{ expr }}) as text){% endmacro %}
 
 {% macro tt_ts(expr) %}cast({{ expr }} as {{ dbt.type_timestamp() }}){% endmacro %}
 

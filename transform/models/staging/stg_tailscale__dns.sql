@@ -5,6 +5,6 @@ select
     "overrideLocalDNS" as override_local_dns,
     {{ tt_text('nameservers') }} as nameservers,
     {{ tt_text('"searchPaths"') }} as search_paths,
-    {{ tt_text('"splitDNS"') }} as split_dns,
+    "splitDNS" as split_dns,
     {{ tt_ts('synced_at') }} as synced_at
 from {{ source('tailscale', 'dns') }}
