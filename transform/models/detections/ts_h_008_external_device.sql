@@ -8,4 +8,4 @@ select
     synced_at as window_end,
     'shared in, created ' || cast(created_at as {{ dbt.type_string() }}) || ' by ' || coalesce(user_login, '') as evidence
 from {{ ref('dim_devices_current') }}
-where is_external and created_at >= {{ dbt.dateadd('day', -var('tt_external_device_days'), 'synced_at') }}
+where is_external and {{ dbt.dateadd('day', var('tt_external_device_days'), 'created_at') }} >= synced_at
