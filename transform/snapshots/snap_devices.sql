@@ -10,5 +10,5 @@
 -- Type-2 history of the devices: a new version whenever version_hash changes between
 -- loads (it ignores lastSeen and other per-minute fields); a device missing from the
 -- latest snapshot is closed (dbt_valid_to).
-select * from {{ ref('dim_devices_current') }}
+    select * from {{ ref('dim_devices_current') }}
 {% endsnapshot %}

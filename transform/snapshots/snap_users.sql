@@ -7,5 +7,5 @@
     updated_at='synced_at',
     hard_deletes='invalidate',
 ) }}
-select * from {{ ref('dim_users_current') }}
+    select * from {{ ref('dim_users_current') }}
 {% endsnapshot %}

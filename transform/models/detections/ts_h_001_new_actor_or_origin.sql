@@ -4,7 +4,11 @@ with events as (
 ),
 
 log_start as (
-    select tailnet, min(event_time) as first_event from events group by tailnet
+    select
+        tailnet,
+        min(event_time) as first_event
+    from events
+    group by tailnet
 ),
 
 firsts as (

@@ -38,4 +38,8 @@ select
     synced_at as window_start,
     synced_at as window_end,
     evidence
-from (select * from reusable union all select * from forever) as found
+from (
+    select * from reusable
+    union all
+    select * from forever
+) as found

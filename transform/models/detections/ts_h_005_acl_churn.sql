@@ -15,7 +15,7 @@ select
     min(event_time) as window_start,
     max(event_time) as window_end,
     'policy updated by ' || {{ dbt.listagg('distinct actor_name', "', '", 'order by actor_name') }}
-    as evidence
+        as evidence
 from updates
 group by tailnet, day_start
 having count(*) >= {{ var('tt_acl_churn_threshold') }}

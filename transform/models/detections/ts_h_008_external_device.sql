@@ -6,6 +6,11 @@ select
     hostname as subject,
     synced_at as window_start,
     synced_at as window_end,
-    'shared in, created ' || cast(created_at as {{ dbt.type_string() }}) || ' by ' || coalesce(user_login, '') as evidence
+    'shared in, created '
+    || cast(created_at as {{ dbt.type_string() }})
+    || ' by '
+    || coalesce(user_login, '') as evidence
 from {{ ref('dim_devices_current') }}
-where is_external and {{ dbt.dateadd('day', var('tt_external_device_days'), 'created_at') }} >= synced_at
+where
+    is_external
+    and {{ dbt.dateadd('day', var('tt_external_device_days'), 'created_at') }} >= synced_at

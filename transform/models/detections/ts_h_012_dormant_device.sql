@@ -8,4 +8,6 @@ select
     synced_at as window_end,
     'last seen ' || cast(last_seen_at as {{ dbt.type_string() }}) as evidence
 from {{ ref('dim_devices_current') }}
-where not coalesce(connected_to_control, false) and {{ dbt.dateadd('day', var('tt_dormant_days'), 'last_seen_at') }} < synced_at
+where
+    not coalesce(connected_to_control, false)
+    and {{ dbt.dateadd('day', var('tt_dormant_days'), 'last_seen_at') }} < synced_at

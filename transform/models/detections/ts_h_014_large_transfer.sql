@@ -23,7 +23,7 @@ select
     ended_at as window_end,
     src || ' -> ' || dst || ': ' || cast(cast(total_bytes as bigint) as {{ dbt.type_string() }})
     || ' bytes; average ' || cast(cast(baseline_bytes as bigint) as {{ dbt.type_string() }})
-    as evidence
+        as evidence
 from connections
 where
     baseline_connections >= {{ var('tt_large_transfer_min_connections') }}

@@ -6,7 +6,10 @@ with virtual as (
 ),
 
 node_start as (
-    select tailnet, node_id, min(date_trunc('hour', logged_at)) as first_hour
+    select
+        tailnet,
+        node_id,
+        min(date_trunc('hour', logged_at)) as first_hour
     from virtual
     group by tailnet, node_id
 ),

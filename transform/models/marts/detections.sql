@@ -20,11 +20,19 @@
 ] %}
 with history as (
     {% for model in models -%}
-    select
-        finding_id, rule_id, title, severity, attack_ids, tailnet, subject,
-        window_start, window_end, evidence
-    from {{ ref(model) }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            finding_id,
+            rule_id,
+            title,
+            severity,
+            attack_ids,
+            tailnet,
+            subject,
+            window_start,
+            window_end,
+            evidence
+        from {{ ref(model) }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
@@ -44,6 +52,12 @@ per_event as (
     from {{ ref('stg_tailscale__admin_findings') }}
 )
 
-select *, 'dbt' as source from history
+select
+    *,
+    'dbt' as source
+from history
 union all
-select *, 'tap' as source from per_event
+select
+    *,
+    'tap' as source
+from per_event

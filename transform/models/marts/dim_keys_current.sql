@@ -1,7 +1,9 @@
 -- The current inventory: the keys of each tailnet's latest snapshot (older rows belong to
 -- objects that the latest snapshot no longer lists).
 with latest as (
-    select tailnet, max(synced_at) as synced_at
+    select
+        tailnet,
+        max(synced_at) as synced_at
     from {{ ref('stg_tailscale__keys') }}
     group by tailnet
 )
