@@ -36,9 +36,9 @@ select
     node_host as subject,
     hour_start as window_start,
     {{ dbt.dateadd('hour', 1, 'hour_start') }} as window_end,
-    cast(cast(bytes as bigint) as {{ dbt.type_string() }}) || ' bytes in '
+    {{ tt_bytes_text('bytes') }} || ' bytes in '
     || cast(connections as {{ dbt.type_string() }}) || ' rows; hourly average '
-    || cast(cast(baseline_bytes as bigint) as {{ dbt.type_string() }}) as evidence
+    || {{ tt_bytes_text('baseline_bytes') }} as evidence
 from baselined
 where
     baseline_hours >= {{ var('tt_baseline_min_hours') }}

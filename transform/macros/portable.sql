@@ -39,3 +39,8 @@
 {%- endmacro %}
 
 {% macro tt_isodow(expr) %}cast(extract(isodow from {{ expr }}) as integer){% endmacro %}
+
+{#- A byte count as whole-number text; counters are u64, past bigint. -#}
+{% macro tt_bytes_text(expr) -%}
+  cast(cast({{ expr }} as decimal(38, 0)) as {{ dbt.type_string() }})
+{%- endmacro %}

@@ -21,8 +21,8 @@ select
     coalesce(node_host, node_id) as subject,
     started_at as window_start,
     ended_at as window_end,
-    src || ' -> ' || dst || ': ' || cast(cast(total_bytes as bigint) as {{ dbt.type_string() }})
-    || ' bytes; average ' || cast(cast(baseline_bytes as bigint) as {{ dbt.type_string() }})
+    src || ' -> ' || dst || ': ' || {{ tt_bytes_text('total_bytes') }}
+    || ' bytes; average ' || {{ tt_bytes_text('baseline_bytes') }}
         as evidence
 from connections
 where

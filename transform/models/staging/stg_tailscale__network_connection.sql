@@ -1,4 +1,5 @@
--- One row per traffic item of a flow record, counters as numbers.
+-- One row per traffic item of a flow record; counters are u64, so decimal(38, 0)
+-- (target-duckdb loads them as double, target-postgres as exact numeric).
 select
     connection_id,
     flow_id,
@@ -21,10 +22,10 @@ select
     {{ tt_ts('logged') }} as logged_at,
     {{ tt_ts('"start"') }} as started_at,
     {{ tt_ts('"end"') }} as ended_at,
-    coalesce(cast("txBytes" as {{ tt_double() }}), 0) as tx_bytes,
-    coalesce(cast("rxBytes" as {{ tt_double() }}), 0) as rx_bytes,
-    coalesce(cast("txPkts" as {{ tt_double() }}), 0) as tx_packets,
-    coalesce(cast("rxPkts" as {{ tt_double() }}), 0) as rx_packets,
-    coalesce(cast("txBytes" as {{ tt_double() }}), 0)
-    + coalesce(cast("rxBytes" as {{ tt_double() }}), 0) as total_bytes
+    coalesce(cast("txBytes" as decimal(38, 0)), 0) as tx_bytes,
+    coalesce(cast("rxBytes" as decimal(38, 0)), 0) as rx_bytes,
+    coalesce(cast("txPkts" as decimal(38, 0)), 0) as tx_packets,
+    coalesce(cast("rxPkts" as decimal(38, 0)), 0) as rx_packets,
+    coalesce(cast("txBytes" as decimal(38, 0)), 0)
+    + coalesce(cast("rxBytes" as decimal(38, 0)), 0) as total_bytes
 from {{ source('tailscale', 'network_connection') }}
