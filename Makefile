@@ -21,7 +21,7 @@ MELTANO_SPEC ?= meltano>=4.4,<5
 # sqlfluff's dbt templater compiles the project, so it needs dbt and an adapter beside it;
 # they live in a venv of their own (dbt's pins would fight the tap's). duckdb as the loader's.
 VENV_DBT ?= .venv-dbt
-DBT_LINT_SPEC ?= sqlfluff==4.4.0 sqlfluff-templater-dbt==4.4.0 dbt-core~=1.10.0 \
+DBT_LINT_SPEC ?= sqlfluff==4.4.0 sqlfluff-templater-dbt==4.4.0 dbt-core>=1.10.5,<1.11 \
 	dbt-duckdb~=1.10.0 duckdb==1.2.2
 
 .PHONY: demo demo-duckdb test test-dbt lint lint-sql bench clean venv

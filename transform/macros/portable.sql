@@ -6,12 +6,6 @@
 {% macro default__tt_json(expr) %}cast({{ expr }} as json){% endmacro %}
 {% macro postgres__tt_json(expr) %}cast({{ expr }} as jsonb){% endmacro %}
 
-{% macro tt_double() -%}
-  {{ return(adapter.dispatch('tt_double', 'tap_tailscale')()) }}
-{%- endmacro %}
-{% macro default__tt_double() %}double{% endmacro %}
-{% macro postgres__tt_double() %}double precision{% endmacro %}
-
 {#- `alias.value` is each element of the JSON array `expr`, one row each. -#}
 {% macro tt_json_elements(expr, alias) -%}
   {{ return(adapter.dispatch('tt_json_elements', 'tap_tailscale')(expr, alias)) }}
