@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.dbt,
     pytest.mark.skipif(
         os.environ.get("TAP_TAILSCALE_DBT_TESTS") != "1",
