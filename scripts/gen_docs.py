@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from history_rules import history_markdown
+
 from tap_tailscale.admin_audit.actions import (
     AUTH_PROVIDER_ACTION,
     AUTH_PROVIDER_PROPERTY,
@@ -38,7 +41,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-HEADER = "<!-- Generated from tap_tailscale/admin_audit by scripts/gen_docs.py; do not edit. -->"
+HEADER = (
+    "<!-- Generated from tap_tailscale/admin_audit and transform/dbt_project.yml by "
+    "scripts/gen_docs.py; do not edit. -->"
+)
 _FIELDS = {
     "kind": "*key kind*",
     "t": "*target*",
@@ -275,10 +281,10 @@ _COMPARISON = (
     "(re-rate it with `rule:TS-SET-003`).",
     "- **Unknown event types**: public sets match known strings only, so a new event "
     "passes silently. Here every event outside the action table carries TS-GEN-002.",
-    "- **Not covered here**: Sentinel's network analytics (beaconing, DERP relay surges, "
-    "large transfers, fan-out, unexpected exit-node egress) work on flow logs in the SIEM; "
-    "this tap delivers those flows (and OCSF Network Activity) for such queries but ships "
-    "no flow detections.",
+    "- **Rules that need history** (Sentinel's network analytics such as DERP relay surges, "
+    "large transfers, fan-out and unexpected exit-node egress, and its inventory and "
+    "first-seen hunting queries) cannot run on one event: they are the TS-H rules of the "
+    "dbt project, below.",
 )
 
 
@@ -304,6 +310,8 @@ def detections_markdown() -> str:
         *_rule_rows(),
         "",
         *_COMPARISON,
+        "",
+        *history_markdown(),
         "",
     ]
     return "\n".join(lines)

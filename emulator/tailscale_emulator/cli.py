@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a few traffic counters past 2**53, up to the uint64 maximum (hard cases)",
     )
+    data.add_argument(
+        "--plant-detections", action="store_true", help="the planted scenario of the TS-H rules"
+    )
     api = p.add_argument_group("api behaviour")
     api.add_argument("--api-key", action="append", default=[], help="accepted API key (repeatable)")
     api.add_argument("--token-lifetime", type=float, help="OAuth token lifetime in seconds")
@@ -147,6 +150,7 @@ _API_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("deny_inventory_scopes", "deny_inventory_scopes", True),
     ("shuffle_logs", "shuffle_logs", True),
     ("name_after_logs_every", "name_after_logs_every", None),
+    ("plant_detections", "planted", True),
 )
 _TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("config_interval", "config_event_interval_seconds", None),

@@ -165,6 +165,8 @@ class EmulatorConfig:
     # Send each window's entries in a shuffled order (the spec promises time order; a
     # tap must not lose an entry that breaks it). Seeded by the window: reproducible.
     shuffle_logs: bool = False
+    # The planted scenario of the dbt project's TS-H rules (tailscale_emulator.planted).
+    planted: bool = False
 
     def denied(self) -> frozenset[str]:
         """The scopes refused for every credential."""

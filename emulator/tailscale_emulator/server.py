@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING
 
 from tailscale_emulator.access import Grant, IssuedToken, Reject, RequestLogEntry, api_key_id
 from tailscale_emulator.config import DEFAULT_CLIENT_ID, EmulatorConfig, Fault, FaultPlan
-from tailscale_emulator.dataset import Dataset
 from tailscale_emulator.handler import Handler
+from tailscale_emulator.planted import dataset_for
 from tailscale_emulator.timefmt import to_ns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from tailscale_emulator.dataset import Dataset
 
 
 class _Server(ThreadingHTTPServer):
@@ -73,7 +75,7 @@ class Emulator:
         self._tokens: dict[str, IssuedToken] = {}
         self._fault_plan: FaultPlan | None = None
         self._fault_counter = 0
-        self._dataset = Dataset(self.config)
+        self._dataset = dataset_for(self.config)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -139,7 +141,7 @@ class Emulator:
     def dataset(self) -> Dataset:
         """The data behind the responses, bound to the current `config`."""
         if self._dataset.settings is not self.config:
-            self._dataset = Dataset(self.config)
+            self._dataset = dataset_for(self.config)
         return self._dataset
 
     @property
