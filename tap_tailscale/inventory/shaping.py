@@ -25,7 +25,9 @@ from tap_tailscale.timeutil import (
 
 # Secrets the API returns only at creation. A listing should never hold them; if one
 # ever does, it is dropped here rather than written to a warehouse.
-SECRET_FIELDS = frozenset(("key", "secret", "clientSecret"))
+SECRET_FIELDS = frozenset(
+    ("key", "secret", "clientSecret", "token", "s3SecretAccessKey", "gcsCredentials")
+)
 _SECRET_PREFIX = "tskey-"  # noqa: S105 (a prefix to detect, not a password)
 
 # Sorted keys make equal documents equal bytes; Decimal keeps the digits the API sent.

@@ -1,0 +1,127 @@
+"""The `posture_findings` stream: rows raised by the posture rules from one run's
+snapshots of settings, log streaming, webhooks, posture integrations, invites, keys and
+devices (tap_tailscale.inventory.posture_rules).
+
+It reads the snapshots the other streams took this run (or takes them itself when they
+are not selected), so selecting it costs no request twice. A snapshot it cannot read
+(missing scope) leaves its rules unevaluated, said in one warning per tailnet.
+"""
+
+from __future__ import annotations
+
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import override
+
+from tap_tailscale.errors import TailscaleUserError
+from tap_tailscale.inventory.posture_rules import RULES, Sources, Thresholds, evaluate
+from tap_tailscale.inventory_streams import InventoryStream
+from tap_tailscale.parsing import BodyError
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetriableError
+from tap_tailscale.timeutil import format_timestamp, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from tap_tailscale.inventory.posture_rules import Hit, PostureRule
+
+# `Sources` field -> the stream whose snapshot fills it.
+SOURCE_STREAMS = {
+    "settings": "tailnet_settings",
+    "log_streaming": "log_streaming",
+    "webhooks": "webhooks",
+    "posture_integrations": "posture_integrations",
+    "user_invites": "user_invites",
+    "keys": "keys",
+    "devices": "devices",
+}
+
+
+def thresholds(config: Mapping[str, Any]) -> Thresholds:
+    """The rules' settings from the tap's config (defaults as settings_schema says)."""
+    hosts = config.get("posture_webhook_allowed_hosts")
+    return Thresholds(
+        webhook_allowed_hosts=tuple(str(h) for h in hosts) if hosts else None,
+        invite_max_age_days=int(config.get("posture_invite_max_age_days") or 7),
+        key_expiry_days=int(config.get("posture_key_expiry_days") or 14),
+        client_releases_behind=int(config.get("posture_client_releases_behind") or 3),
+    )
+
+
+def finding_record(
+    rule: PostureRule, hit: Hit, tailnet: str, synced_at: str, severity: str | None = None
+) -> dict[str, Any]:
+    """One `posture_findings` row; its key is stable while the finding holds."""
+    identity = "\x1f".join((tailnet, rule.rule_id, hit.subject_type, hit.subject_id))
+    return {
+        "finding_id": "sha256:" + sha256(identity.encode()).hexdigest(),
+        "tailnet": tailnet,
+        "synced_at": synced_at,
+        "rule_id": rule.rule_id,
+        "title": rule.title,
+        "severity": severity or rule.severity,
+        "attack": list(rule.attack),
+        "subject_type": hit.subject_type,
+        "subject_id": hit.subject_id,
+        "subject_name": hit.subject_name,
+        "source_stream": SOURCE_STREAMS.get(rule.source, rule.source),
+        "detail": hit.detail,
+    }
+
+
+class PostureFindingsStream(InventoryStream):
+    """Findings from the posture rules, one row per rule and subject."""
+
+    name = "posture_findings"
+    required_scope = "feature_settings:read"
+    #: The streams whose snapshots feed the rules, by name (set by the tap).
+    sources: dict[str, InventoryStream]
+
+    def bind(self, streams: Iterable[InventoryStream]) -> None:
+        """Learn the sibling streams whose snapshots the rules read."""
+        self.sources = {s.name: s for s in streams if s.name in SOURCE_STREAMS.values()}
+
+    def _read(self, stream_name: str, tailnet: str) -> tuple[list[Any] | None, str | None]:
+        stream = self.sources.get(stream_name)
+        if stream is None:
+            return None, f"{stream_name}: not available"
+        try:
+            return list(stream.snapshot(tailnet)), None
+        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+            return None, f"{stream_name}: {exc}"
+
+    @override
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        sources = Sources(now=utc_now(), thresholds=thresholds(self.config))
+        unread: list[str] = []
+        for field_name, stream_name in SOURCE_STREAMS.items():
+            rows, problem = self._read(stream_name, tailnet)
+            if problem is not None:
+                unread.append(problem)
+                continue
+            value: Any = rows
+            if field_name == "settings":
+                value = {**rows[0], "tailnet": self.services.tailnet_name(tailnet)} if rows else None
+            setattr(sources, field_name, value)
+        if unread:
+            skipped = sorted({r.rule_id for r in RULES if _reads(r, unread)})
+            self.logger.warning(
+                "%s [tailnet %s]: rules %s not evaluated: %s",
+                self.name,
+                tailnet,
+                ", ".join(skipped),
+                "; ".join(unread),
+            )
+        synced_at = format_timestamp(sources.now)
+        return [finding_record(rule, hit, tailnet, synced_at) for rule, hit in evaluate(sources)]
+
+    @override
+    def check_connection(self, tailnet: str) -> str | None:
+        return None
+
+
+def _reads(rule: PostureRule, unread: list[str]) -> bool:
+    stream = SOURCE_STREAMS.get(rule.source, rule.source)
+    return any(problem.startswith(f"{stream}:") for problem in unread)

@@ -1,0 +1,271 @@
+"""Posture snapshots: tailnet settings, log streaming, webhooks, posture integrations,
+user invites, Services and contacts, per tailnet, each a full table.
+
+Built on the inventory streams (one warning naming the scope when it is missing). On
+the live API a missing scope is often a 404 `{"message":"not found"}` rather than a 403
+(webhooks, contacts, posture integrations, Services, log streaming), so here a 404
+means the same. For log streaming a 404 also means "not configured": that is a row
+saying so, and one warning naming the scope as the other possible cause.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from typing_extensions import override
+
+from tap_tailscale.errors import ApiRequestError, TailscaleUserError
+from tap_tailscale.inventory import posture_records as shapes
+from tap_tailscale.inventory_fetch import Snapshot, fetch
+from tap_tailscale.inventory_streams import InventoryStream
+from tap_tailscale.parsing import BodyError
+from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetriableError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tap_tailscale.services import StreamServices
+
+LOG_TYPES = ("configuration", "network")
+
+
+def _is_not_found(exc: Exception) -> bool:
+    # The shared fetch names the status in its message ("HTTP 404: not found").
+    return "HTTP 404" in str(exc)
+
+
+def fetch_posture(
+    services: StreamServices, path: str, *, stream: str, scope: str, absent_ok: bool = False
+) -> Snapshot | None:
+    """GET a posture endpoint. A 404 is a missing scope (SkipPartitionError), or with
+    `absent_ok` None: the object does not exist (or is not visible)."""
+    try:
+        return fetch(services, path, stream=stream, scope=scope)
+    except (ApiRequestError, SkipPartitionError) as exc:
+        if not _is_not_found(exc):
+            raise
+        if absent_ok:
+            return None
+        raise SkipPartitionError(
+            f"The credential lacks the `{scope}` scope (HTTP 404: not found, which is how "
+            f"the API answers a missing scope here); grant it (or `all:read`) to read {stream}."
+        ) from None
+
+
+class PostureStream(InventoryStream):
+    """A posture endpoint; a snapshot is taken once per run and tailnet, and shared with
+    `posture_findings`."""
+
+    def __init__(self, tap: Any, services: StreamServices) -> None:
+        super().__init__(tap, services)
+        self._snapshots: dict[str, list[dict[str, Any]] | Exception] = {}
+
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        """The records of one snapshot (shaped, without the tailnet's name)."""
+        raise NotImplementedError
+
+    @override
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        if tailnet not in self._snapshots:
+            try:
+                self._snapshots[tailnet] = self.take(tailnet)
+            except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+                self._snapshots[tailnet] = exc
+        found = self._snapshots[tailnet]
+        if isinstance(found, Exception):
+            raise found
+        return [dict(record) for record in found]
+
+    def get(self, tailnet: str, path: str) -> Snapshot:
+        """GET `tailnet/{tailnet}/{path}` with this stream's scope."""
+        answer = fetch_posture(
+            self.services, f"tailnet/{tailnet}/{path}", stream=self.name, scope=self.required_scope
+        )
+        assert answer is not None  # absent_ok is off
+        return answer
+
+
+class _PostureListStream(PostureStream):
+    """An endpoint whose body is `{"<envelope>": [objects]}` (or a bare array)."""
+
+    path: ClassVar[str]
+    envelope: ClassVar[str | None]
+    shape: ClassVar[Any]
+
+    @override
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.get(tailnet, self.path)
+        body = answer.json()
+        objects = body.get(self.envelope) if isinstance(body, dict) and self.envelope else body
+        return list(self.shaped(objects, type(self).shape, tailnet, answer.taken_at))
+
+
+class WebhooksStream(_PostureListStream):
+    """Webhook endpoints and their subscriptions; never the signing secret."""
+
+    name = "webhooks"
+    required_scope = "webhooks:read"
+    path = "webhooks"
+    envelope = "webhooks"
+    shape = staticmethod(shapes.webhook_record)
+
+
+class PostureIntegrationsStream(_PostureListStream):
+    """Device posture integrations and their sync status; never the client secret."""
+
+    name = "posture_integrations"
+    required_scope = "feature_settings:read"
+    path = "posture/integrations"
+    envelope = "integrations"
+    shape = staticmethod(shapes.integration_record)
+
+
+class UserInvitesStream(_PostureListStream):
+    """Open user invites (a bare array); each invite link loses its code."""
+
+    name = "user_invites"
+    # Not stated in the spec; the live API answers 403 without it.
+    required_scope = "users:read"
+    path = "user-invites"
+    envelope = None
+    shape = staticmethod(shapes.invite_record)
+
+
+class TailnetSettingsStream(PostureStream):
+    """The tailnet's settings: one row per distinct version."""
+
+    name = "tailnet_settings"
+    required_scope = "feature_settings:read"
+
+    @override
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.get(tailnet, "settings")
+        try:
+            record, missing = shapes.settings_record(answer.json(), tailnet, answer.taken_at)
+        except RejectedEntryError as exc:
+            raise BodyError(f"tailnet_settings: {exc.reason}") from None
+        if missing:
+            self.logger.warning(
+                "%s [tailnet %s]: the answer left out the settings that need %s; grant "
+                "them (or `all:read`) to fill those columns.",
+                self.name,
+                tailnet,
+                ", ".join(f"`{scope}`" for scope in missing),
+            )
+        return [record]
+
+
+class ContactsStream(PostureStream):
+    """The account, support and security contacts: one row per contact type."""
+
+    name = "contacts"
+    required_scope = "account_settings:read"
+
+    @override
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.get(tailnet, "contacts")
+        try:
+            return shapes.contact_records(answer.json(), tailnet, answer.taken_at)
+        except RejectedEntryError as exc:
+            raise BodyError(f"contacts: {exc.reason}") from None
+
+
+class LogStreamingStream(PostureStream):
+    """Log streaming per log type: its endpoint (no credentials) and publishing status."""
+
+    name = "log_streaming"
+    required_scope = "log_streaming:read"
+
+    @override
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        records = [self._log_type(tailnet, log_type) for log_type in LOG_TYPES]
+        if not any(r["configured"] for r in records):
+            self.logger.warning(
+                "%s [tailnet %s]: the API answered 404 for every log type: log streaming "
+                "is not configured, or the credential lacks `%s` (the API answers both "
+                "alike); rows say configured = false.",
+                self.name,
+                tailnet,
+                self.required_scope,
+            )
+        return records
+
+    def _log_type(self, tailnet: str, log_type: str) -> dict[str, Any]:
+        base = f"tailnet/{tailnet}/logging/{log_type}/stream"
+        scope, name = self.required_scope, self.name
+        answer = fetch_posture(self.services, base, stream=name, scope=scope, absent_ok=True)
+        configuration = answer.json() if answer is not None else None
+        status: Any = None
+        status_error = None
+        if answer is not None:
+            try:
+                found = fetch_posture(
+                    self.services, f"{base}/status", stream=name, scope=scope, absent_ok=True
+                )
+                status = found.json() if found is not None else None
+                status_error = None if found is not None else "HTTP 404: not found"
+            except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
+                status_error = str(exc)
+        taken_at = answer.taken_at if answer is not None else Snapshot(b"", {}).taken_at
+        return shapes.log_stream_record(
+            log_type, configuration, status, status_error, tailnet, taken_at
+        )
+
+
+class ServicesStream(PostureStream):
+    """Services (VIP services) with the devices hosting each."""
+
+    name = "services"
+    required_scope = "services:read"
+
+    @override
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.get(tailnet, "services")
+        body = answer.json()
+        objects = body.get("vipServices") if isinstance(body, dict) else None
+        records = []
+        failed = 0
+        for service in objects if isinstance(objects, list) else []:
+            hosts, error = self._hosts(tailnet, service)
+            failed += error is not None
+            try:
+                records.append(
+                    shapes.service_record(service, hosts, error, tailnet, answer.taken_at)
+                )
+            except RejectedEntryError as exc:
+                self.services.report.entry_rejected(self.name)
+                self.logger.warning("%s [tailnet %s]: skipped: %s", self.name, tailnet, exc.reason)
+        if failed:
+            self.logger.warning(
+                "%s [tailnet %s]: the hosts of %d Service(s) could not be read (see "
+                "hosts_error); the spec names scopes `services` and `devices:core` for them.",
+                self.name,
+                tailnet,
+                failed,
+            )
+        return records
+
+    def _hosts(self, tailnet: str, service: Any) -> tuple[Any, str | None]:
+        name = service.get("name") if isinstance(service, dict) else None
+        if not isinstance(name, str) or not name:
+            return None, None
+        path = f"tailnet/{tailnet}/services/{quote(name, safe=':')}/devices"
+        try:
+            found = fetch(self.services, path, stream=self.name, scope=self.required_scope)
+            return found.json(), None
+        except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
+            return None, str(exc)
+
+
+POSTURE_STREAMS: tuple[type[PostureStream], ...] = (
+    TailnetSettingsStream,
+    LogStreamingStream,
+    WebhooksStream,
+    PostureIntegrationsStream,
+    UserInvitesStream,
+    ServicesStream,
+    ContactsStream,
+)
