@@ -20,23 +20,23 @@ from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
-from tap_tailscale.timeutil import format_timestamp, utc_now
+from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from tap_tailscale.inventory.posture_rules import Hit, PostureRule
 
-# `Sources` field -> the stream whose snapshot fills it.
-SOURCE_STREAMS = {
-    "settings": "tailnet_settings",
-    "log_streaming": "log_streaming",
-    "webhooks": "webhooks",
-    "posture_integrations": "posture_integrations",
-    "user_invites": "user_invites",
-    "keys": "keys",
-    "devices": "devices",
-}
+# The streams whose snapshots fill the `Sources` fields of the same names.
+SOURCE_STREAMS = (
+    "tailnet_settings",
+    "log_streaming",
+    "webhooks",
+    "posture_integrations",
+    "user_invites",
+    "keys",
+    "devices",
+)
 
 
 def thresholds(config: Mapping[str, Any]) -> Thresholds:
@@ -66,7 +66,7 @@ def finding_record(
         "subject_type": hit.subject_type,
         "subject_id": hit.subject_id,
         "subject_name": hit.subject_name,
-        "source_stream": SOURCE_STREAMS.get(rule.source, rule.source),
+        "source_stream": rule.source,
         "detail": hit.detail,
     }
 
@@ -81,7 +81,7 @@ class PostureFindingsStream(InventoryStream):
 
     def bind(self, streams: Iterable[InventoryStream]) -> None:
         """Learn the sibling streams whose snapshots the rules read."""
-        self.sources = {s.name: s for s in streams if s.name in SOURCE_STREAMS.values()}
+        self.sources = {s.name: s for s in streams if s.name in SOURCE_STREAMS}
 
     def _read(self, stream_name: str, tailnet: str) -> tuple[list[Any] | None, str | None]:
         stream = self.sources.get(stream_name)
@@ -96,15 +96,18 @@ class PostureFindingsStream(InventoryStream):
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
         sources = Sources(now=utc_now(), thresholds=thresholds(self.config))
         unread: list[str] = []
-        for field_name, stream_name in SOURCE_STREAMS.items():
+        times: list[str] = []
+        for stream_name in SOURCE_STREAMS:
             rows, problem = self._read(stream_name, tailnet)
             if problem is not None:
                 unread.append(problem)
                 continue
+            times.extend(row["synced_at"] for row in rows or [] if row.get("synced_at"))
             value: Any = rows
-            if field_name == "settings":
-                value = {**rows[0], "tailnet": self.services.tailnet_name(tailnet)} if rows else None
-            setattr(sources, field_name, value)
+            if stream_name == "tailnet_settings":
+                name = self.services.tailnet_name(tailnet)
+                value = {**rows[0], "tailnet": name} if rows else None
+            setattr(sources, stream_name, value)
         if unread:
             skipped = sorted({r.rule_id for r in RULES if _reads(r, unread)})
             self.logger.warning(
@@ -114,7 +117,9 @@ class PostureFindingsStream(InventoryStream):
                 ", ".join(skipped),
                 "; ".join(unread),
             )
-        synced_at = format_timestamp(sources.now)
+        # As of the newest snapshot read: a replayed run gives the same rows.
+        synced_at = max(times, default=format_timestamp(sources.now))
+        sources.now = parse_timestamp(synced_at)
         return [finding_record(rule, hit, tailnet, synced_at) for rule, hit in evaluate(sources)]
 
     @override
@@ -123,5 +128,4 @@ class PostureFindingsStream(InventoryStream):
 
 
 def _reads(rule: PostureRule, unread: list[str]) -> bool:
-    stream = SOURCE_STREAMS.get(rule.source, rule.source)
-    return any(problem.startswith(f"{stream}:") for problem in unread)
+    return any(problem.startswith(f"{rule.source}:") for problem in unread)

@@ -181,8 +181,12 @@ class LogStreamingStream(PostureStream):
 
     @override
     def take(self, tailnet: str) -> list[dict[str, Any]]:
-        records = [self._log_type(tailnet, log_type) for log_type in LOG_TYPES]
-        if not any(r["configured"] for r in records):
+        answers = {log_type: self._log_type(tailnet, log_type) for log_type in LOG_TYPES}
+        # A 404 has no body to date the snapshot: it shares the time of an answer that
+        # had one (so a replayed run is the same), else the time now.
+        times = [answer.taken_at for answer, *_ in answers.values() if answer is not None]
+        synced_at = times[0] if times else Snapshot(b"", {}).taken_at
+        if not times:
             self.logger.warning(
                 "%s [tailnet %s]: the API answered 404 for every log type: log streaming "
                 "is not configured, or the credential lacks `%s` (the API answers both "
@@ -191,28 +195,34 @@ class LogStreamingStream(PostureStream):
                 tailnet,
                 self.required_scope,
             )
-        return records
+        return [
+            shapes.log_stream_record(
+                log_type,
+                answer.json() if answer is not None else None,
+                status,
+                status_error,
+                tailnet,
+                synced_at,
+            )
+            for log_type, (answer, status, status_error) in answers.items()
+        ]
 
-    def _log_type(self, tailnet: str, log_type: str) -> dict[str, Any]:
+    def _log_type(self, tailnet: str, log_type: str) -> tuple[Snapshot | None, Any, str | None]:
+        """The configuration answer (None: 404), the status body, and why it is missing."""
         base = f"tailnet/{tailnet}/logging/{log_type}/stream"
         scope, name = self.required_scope, self.name
         answer = fetch_posture(self.services, base, stream=name, scope=scope, absent_ok=True)
-        configuration = answer.json() if answer is not None else None
-        status: Any = None
-        status_error = None
-        if answer is not None:
-            try:
-                found = fetch_posture(
-                    self.services, f"{base}/status", stream=name, scope=scope, absent_ok=True
-                )
-                status = found.json() if found is not None else None
-                status_error = None if found is not None else "HTTP 404: not found"
-            except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
-                status_error = str(exc)
-        taken_at = answer.taken_at if answer is not None else Snapshot(b"", {}).taken_at
-        return shapes.log_stream_record(
-            log_type, configuration, status, status_error, tailnet, taken_at
-        )
+        if answer is None:
+            return None, None, None
+        try:
+            found = fetch_posture(
+                self.services, f"{base}/status", stream=name, scope=scope, absent_ok=True
+            )
+        except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
+            return answer, None, str(exc)
+        if found is None:
+            return answer, None, "HTTP 404: not found"
+        return answer, found.json(), None
 
 
 class ServicesStream(PostureStream):

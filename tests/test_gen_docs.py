@@ -9,6 +9,7 @@ from types import ModuleType
 import pytest
 
 from tap_tailscale.admin_audit import EVENT_TYPES, RULES, default_severity, normalize_action
+from tap_tailscale.inventory.posture_rules import RULES as POSTURE_RULES
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"
 DOCS = Path(__file__).parents[1] / "docs"
@@ -44,6 +45,12 @@ def test_actions_doc_lists_every_event_with_action_and_severity() -> None:
 def test_detections_doc_lists_every_rule() -> None:
     text = gen_docs.detections_markdown()
     for rule in RULES:
+        assert f"| {rule.rule_id} | {rule.title} | {rule.severity} |" in text
+
+
+def test_detections_doc_lists_every_posture_rule() -> None:
+    text = gen_docs.detections_markdown()
+    for rule in POSTURE_RULES:
         assert f"| {rule.rule_id} | {rule.title} | {rule.severity} |" in text
 
 

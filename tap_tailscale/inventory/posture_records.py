@@ -12,34 +12,25 @@ import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.errors import REDACTED
 from tap_tailscale.inventory.shaping import (
     JSON,
     TIME,
     Converter,
     content_hash,
     extras,
-    is_secret,
     require_object,
     shape_fields,
     snapshot_time,
     version_hash,
 )
 from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.secret_fields import is_secret, redact_invite_url
 from tap_tailscale.timeutil import InvalidTimestampError, normalize_optional_timestamp
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 Spec = tuple[tuple[str, Converter], ...]
-
-
-def redact_invite_url(value: Any) -> Any:
-    """The invite link without its code (the last path segment): the link is a bearer token."""
-    if not isinstance(value, str) or not value:
-        return value
-    head, _, _ = value.rstrip("/").rpartition("/")
-    return f"{head}/{REDACTED}" if "://" in head else REDACTED
 
 
 def _without_secrets(value: Any) -> Any:

@@ -34,11 +34,15 @@ class Thresholds:
 
 @dataclass
 class Sources:
-    """The snapshots of one tailnet, as stream records; None where unreadable."""
+    """The snapshots of one tailnet, by stream name, as records; None where unreadable.
+
+    A rule reading i26b's per-device `device_posture` stream (expired posture
+    attributes) would add a field here and a rule with that source.
+    """
 
     now: datetime
     thresholds: Thresholds = field(default_factory=Thresholds)
-    settings: Obj | None = None
+    tailnet_settings: Obj | None = None
     log_streaming: list[Obj] | None = None
     webhooks: list[Obj] | None = None
     posture_integrations: list[Obj] | None = None
@@ -203,12 +207,14 @@ RULES: tuple[PostureRule, ...] = (
                 ("T1565.001",), "log_streaming", _log_spoofed,
                 "`numSpoofedEntries` above 0: flow entries no peer confirmed."),
     PostureRule("TS-PST-004", "Network flow logging off", "high", ("T1562.008",),
-                "settings", _setting_off("networkFlowLoggingOn"),
+                "tailnet_settings", _setting_off("networkFlowLoggingOn"),
                 "`networkFlowLoggingOn` is false."),
     PostureRule("TS-PST-005", "Device approval off", "medium", ("T1562.001",),
-                "settings", _setting_off("devicesApprovalOn"), "`devicesApprovalOn` is false."),
+                "tailnet_settings", _setting_off("devicesApprovalOn"),
+                "`devicesApprovalOn` is false."),
     PostureRule("TS-PST-006", "User approval off", "medium", ("T1562.001",),
-                "settings", _setting_off("usersApprovalOn"), "`usersApprovalOn` is false."),
+                "tailnet_settings", _setting_off("usersApprovalOn"),
+                "`usersApprovalOn` is false."),
     PostureRule("TS-PST-007", "Webhook posts outside the allowed hosts", "medium",
                 ("T1567",), "webhooks", _webhook_outside,
                 "The endpoint's host is not in `posture_webhook_allowed_hosts` (if set)."),
