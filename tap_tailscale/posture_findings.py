@@ -124,7 +124,13 @@ class PostureFindingsStream(InventoryStream):
 
     @override
     def check_connection(self, tailnet: str) -> str | None:
-        return None
+        """Usable when any snapshot it reads is."""
+        problems = [s.check_connection(tailnet) for s in self.sources.values()]
+        if any(problem is None for problem in problems):
+            return None
+        return "no snapshot its rules read is usable: " + "; ".join(
+            problem for problem in problems if problem
+        )
 
 
 def _reads(rule: PostureRule, unread: list[str]) -> bool:

@@ -58,7 +58,9 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     assert "admin_audit [tailnet - = example.com]: OK" in lines
     for stream in ("network_connection", "ocsf_audit", "devices", "users", "keys", "policy", "dns"):
         assert f"{stream} [tailnet - = example.com]: OK" in lines
-    assert "11 of 11 stream checks usable." in lines
+    for stream in ("tailnet_settings", "log_streaming", "webhooks", "services", "contacts"):
+        assert f"{stream} [tailnet - = example.com]: OK" in lines
+    assert "19 of 19 stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
 
