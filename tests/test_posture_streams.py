@@ -14,24 +14,9 @@ import requests
 from tailscale_emulator import Emulator, posture_data
 from tailscale_emulator.timefmt import to_ns
 from tap_tailscale.errors import REDACTED
-from tap_tailscale.records import json_text
-from tap_tailscale.secret_fields import SECRET_FIELDS, redact_invite_url
-from tap_tailscale.timeutil import format_timestamp, normalize_optional_timestamp
+from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import DEMO_KEY, NOW, fast_settings, run_tap
-
-TAILNET = "example.com"
-POSTURE = (
-    "tailnet_settings",
-    "log_streaming",
-    "webhooks",
-    "posture_integrations",
-    "user_invites",
-    "services",
-    "contacts",
-)
-_TIMES = frozenset(
-    ("created", "lastModified", "configUpdated", "lastEmailSentAt", "lastSync", "lastActivity")
-)
+from tests.posture_support import POSTURE, TAILNET, expected_object, matches
 
 
 def _settings(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
@@ -40,37 +25,6 @@ def _settings(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
         "end_date": format_timestamp(NOW),
     }
     return fast_settings(emulator.url, **{**window, **overrides})
-
-
-def _expected(obj: dict[str, Any]) -> dict[str, Any]:
-    """An API object as its record holds it: times normalized, free-form maps as JSON
-    text, secrets dropped and invite links cut."""
-    out: dict[str, Any] = {}
-    for name, value in obj.items():
-        if name in SECRET_FIELDS:
-            continue
-        if name in _TIMES:
-            out[name] = normalize_optional_timestamp(value)
-        elif name == "inviteUrl":
-            out[name] = redact_invite_url(value)
-        elif name == "annotations":
-            out[name] = json_text(value)
-        elif isinstance(value, dict):
-            out[name] = _expected(value)
-        else:
-            out[name] = value
-    return out
-
-
-def _matches(records: list[dict[str, Any]], objects: list[dict[str, Any]], key: str) -> None:
-    by_key = {r[key]: r for r in records}
-    assert set(by_key) == {o[key] for o in objects}
-    for obj in objects:
-        record = by_key[obj[key]]
-        want = _expected(obj)
-        assert {k: record[k] for k in want} == want
-        assert record["extra_fields"] is None
-        assert record["tailnet"] == TAILNET
 
 
 def test_posture_records_equal_the_emulators_objects(emulator: Emulator) -> None:
@@ -82,12 +36,12 @@ def test_posture_records_equal_the_emulators_objects(emulator: Emulator) -> None
     assert {k: settings[k] for k in posture_data.settings(cfg)} == posture_data.settings(cfg)
     assert settings["missing_scopes"] == []
     hooks = posture_data.webhooks(TAILNET, now, plant=False)["webhooks"]
-    _matches(run.records["webhooks"], hooks, "endpointId")
+    matches(run.records["webhooks"], hooks, "endpointId")
     integrations = posture_data.posture_integrations(TAILNET, now, plant=False)
-    _matches(run.records["posture_integrations"], integrations["integrations"], "id")
-    _matches(run.records["user_invites"], posture_data.user_invites(TAILNET, now), "id")
+    matches(run.records["posture_integrations"], integrations["integrations"], "id")
+    matches(run.records["user_invites"], posture_data.user_invites(TAILNET, now), "id")
     services = posture_data.services(TAILNET)["vipServices"]
-    _matches(run.records["services"], services, "name")
+    matches(run.records["services"], services, "name")
     node_ids = [d["nodeId"] for d in emulator.dataset.devices(TAILNET, "default")]
     for record in run.records["services"]:
         hosts = posture_data.service_hosts(record["name"], node_ids)
@@ -113,7 +67,7 @@ def test_log_streaming_has_a_row_per_log_type(emulator: Emulator) -> None:
     assert rows["configuration"]["configured"] is True
     status = posture_data.log_stream_status("configuration", to_ns(emulator.config.dataset_end))
     assert status is not None
-    assert rows["configuration"]["status"] == _expected(status)
+    assert rows["configuration"]["status"] == expected_object(status)
     assert rows["network"]["configured"] is False
     assert rows["network"]["status"] is None
     assert rows["network"]["synced_at"] == rows["configuration"]["synced_at"]
