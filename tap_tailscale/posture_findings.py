@@ -83,12 +83,15 @@ class PostureFindingsStream(InventoryStream):
         """Learn the sibling streams whose snapshots the rules read."""
         self.sources = {s.name: s for s in streams if s.name in SOURCE_STREAMS}
 
-    def _read(self, stream_name: str, tailnet: str) -> tuple[list[Any] | None, str | None]:
+    def _read(self, stream_name: str, tailnet: str) -> tuple[Iterable[Any] | None, str | None]:
+        """A source's records, or why they cannot be read. Devices stay an iterable, read
+        once by the rules, so a device list streamed by its stream is never held whole."""
         stream = self.sources.get(stream_name)
         if stream is None:
             return None, f"{stream_name}: not available"
         try:
-            return list(stream.snapshot(tailnet)), None
+            found = stream.snapshot(tailnet)
+            return (found if stream_name == "devices" else list(found)), None
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return None, f"{stream_name}: {exc}"
 
@@ -102,9 +105,10 @@ class PostureFindingsStream(InventoryStream):
             if problem is not None:
                 unread.append(problem)
                 continue
-            times.extend(row["synced_at"] for row in rows or [] if row.get("synced_at"))
+            if isinstance(rows, list):
+                times.extend(row["synced_at"] for row in rows if row.get("synced_at"))
             value: Any = rows
-            if stream_name == "tailnet_settings":
+            if stream_name == "tailnet_settings" and isinstance(rows, list):
                 name = self.services.tailnet_name(tailnet)
                 value = {**rows[0], "tailnet": name} if rows else None
             setattr(sources, stream_name, value)

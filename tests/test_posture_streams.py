@@ -173,3 +173,31 @@ def test_planted_secrets_appear_nowhere(
         for path in paths
     )
     assert [v for v in planted if v not in served] == []
+
+
+def test_findings_follow_the_emulators_snapshots(emulator: Emulator) -> None:
+    settings = _settings(emulator, posture_webhook_allowed_hosts=[TAILNET])
+    run = run_tap(settings, streams=("posture_findings",))
+    again = run_tap(settings, streams=("posture_findings",))
+    assert run.error is None
+    rows = run.records["posture_findings"]
+    by_rule: dict[str, set[str]] = {}
+    for row in rows:
+        by_rule.setdefault(row["rule_id"], set()).add(row["subject_id"])
+    devices = emulator.dataset.devices(TAILNET, "all")
+    assert by_rule["TS-PST-001"] == {"network"}
+    assert by_rule["TS-PST-002"] == by_rule["TS-PST-003"] == {"configuration"}
+    assert by_rule["TS-PST-005"] == {TAILNET}
+    assert by_rule["TS-PST-007"] == {"482977"}
+    assert by_rule["TS-PST-008"] == {"pIn7uNe9xkq2CNTRL"}
+    assert by_rule["TS-PST-009"] == {"29214"}
+    keys = emulator.dataset.keys(TAILNET)
+    assert by_rule["TS-PST-011"] == {k["id"] for k in keys if not k.get("expires")}
+    assert by_rule["TS-PST-012"] == {d["nodeId"] for d in devices if d.get("sshEnabled")}
+    assert by_rule["TS-PST-013"] == {d["nodeId"] for d in devices if d.get("isExternal")}
+    for absent in ("TS-PST-004", "TS-PST-006", "TS-PST-014", "TS-PST-015"):
+        assert absent not in by_rule
+    assert {r["finding_id"] for r in rows} == {
+        r["finding_id"] for r in again.records["posture_findings"]
+    }
+    assert len({r["finding_id"] for r in rows}) == len(rows)
