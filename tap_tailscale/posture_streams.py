@@ -50,8 +50,9 @@ def fetch_posture(
         if absent_ok:
             return None
         raise SkipPartitionError(
-            f"The credential lacks the `{scope}` scope (HTTP 404: not found, which is how "
-            f"the API answers a missing scope here); grant it (or `all:read`) to read {stream}."
+            f"The credential lacks the `{scope}` scope (the API answered HTTP 404, as it does "
+            f"here for a missing scope, or for an unknown tailnet); grant it (or `all:read`) "
+            f"to read {stream}."
         ) from None
 
 

@@ -183,12 +183,13 @@ def settings_record(
     """The `tailnet_settings` record and the scopes whose fields the answer left out."""
     if not isinstance(body, Mapping):
         raise RejectedEntryError(f"settings body is {type(body).__name__}, not an object", None)
+    # A scope is missing when every field it governs is absent (one absent field may
+    # just be empty).
+    governed: dict[str, list[str]] = {}
+    for name in SETTINGS_FIELDS:
+        governed.setdefault(SETTINGS_SCOPES.get(name, "feature_settings:read"), []).append(name)
     missing = sorted(
-        {
-            SETTINGS_SCOPES.get(name, "feature_settings:read")
-            for name in SETTINGS_FIELDS
-            if name not in body
-        }
+        scope for scope, names in governed.items() if not any(n in body for n in names)
     )
     content = {
         **{name: body.get(name) for name in SETTINGS_FIELDS},
