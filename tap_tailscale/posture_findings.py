@@ -112,6 +112,8 @@ class PostureFindingsStream(InventoryStream):
                 name = self.services.tailnet_name(tailnet)
                 value = {**rows[0], "tailnet": name} if rows else None
             setattr(sources, stream_name, value)
+        if len(unread) == len(SOURCE_STREAMS):
+            raise SkipPartitionError("no snapshot its rules read is readable: " + "; ".join(unread))
         if unread:
             skipped = sorted({r.rule_id for r in RULES if _reads(r, unread)})
             self.logger.warning(

@@ -33,8 +33,10 @@ LOG_TYPES = ("configuration", "network")
 
 
 def _is_not_found(exc: Exception) -> bool:
-    # The shared fetch names the status in its message ("HTTP 404: not found").
-    return "HTTP 404" in str(exc)
+    # The shared fetch names the status and the API's message ("HTTP 404: not found").
+    # "tailnet not found" is the tailnet setting's fault: not a scope, not an absence.
+    text = str(exc)
+    return "HTTP 404" in text and "tailnet not found" not in text.lower()
 
 
 def fetch_posture(
@@ -51,8 +53,7 @@ def fetch_posture(
             return None
         raise SkipPartitionError(
             f"The credential lacks the `{scope}` scope (the API answered HTTP 404, as it does "
-            f"here for a missing scope, or for an unknown tailnet); grant it (or `all:read`) "
-            f"to read {stream}."
+            f"here for a missing scope); grant it (or `all:read`) to read {stream}."
         ) from None
 
 

@@ -197,6 +197,9 @@ def _old_client(src: Sources, device: Obj, newest: tuple[int, int]) -> Iterator[
 
 
 _D = "devices"
+# TS-PST-017 is kept for "device posture attributes expired", read from the per-device
+# `device_posture` stream (its `expiries`) once that stream exists: a `Sources` field
+# of that name and one rule here.
 RULES: tuple[PostureRule, ...] = (
     PostureRule("TS-PST-001", "Log streaming not configured", "high", ("T1562.008",),
                 "log_streaming", _log_not_streamed,
