@@ -193,7 +193,7 @@ POSTURE_FINDINGS = th.PropertiesList(
     ),
     TAILNET,
     SYNCED_AT,
-    Property("rule_id", th.StringType, required=True),
+    Property("rule_id", th.StringType),
     Property("title", th.StringType),
     Property("severity", th.StringType, description="high, medium or info."),
     Property("attack", _STRINGS, description="MITRE ATT&CK technique IDs."),
