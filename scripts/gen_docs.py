@@ -27,7 +27,7 @@ from tap_tailscale.admin_audit.summary import (
     fill,
     to_past,
 )
-from tap_tailscale.inventory.posture_rules import RULES as POSTURE_RULES
+from tap_tailscale.posture_rules import RULES as POSTURE_RULES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -219,7 +219,8 @@ def _posture_section() -> list[str]:
         "snapshots, keyed by `finding_id` (stable while the finding holds), with the same "
         "`rule_id`, `title`, `severity` and `attack` columns. A value the API did not send "
         "raises nothing; a snapshot the credential cannot read leaves its rules unevaluated "
-        "and says so in one warning. Thresholds are the `posture_*` settings.",
+        "and says so in one warning. Thresholds are the `posture_*` settings, and "
+        "`severity_overrides` re-rates or switches off these rules too (`rule:TS-PST-012`).",
         "",
         "| Rule | Title | Severity | ATT&CK | Reads | Fires when |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -1,6 +1,6 @@
 """The `posture_findings` stream: rows raised by the posture rules from one run's
 snapshots of settings, log streaming, webhooks, posture integrations, invites, keys and
-devices (tap_tailscale.inventory.posture_rules).
+devices (tap_tailscale.posture_rules).
 
 It reads the snapshots the other streams took this run (or takes them itself when they
 are not selected), so selecting it costs no request twice. A snapshot it cannot read
@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from tap_tailscale.errors import TailscaleUserError
-from tap_tailscale.inventory.posture_rules import RULES, Sources, Thresholds, evaluate
+from tap_tailscale.admin_audit import SeverityPolicy
+from tap_tailscale.errors import ConfigError, TailscaleUserError
 from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.parsing import BodyError
+from tap_tailscale.posture_rules import RULES, Sources, Thresholds, evaluate
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
@@ -25,7 +26,7 @@ from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from tap_tailscale.inventory.posture_rules import Hit, PostureRule
+    from tap_tailscale.posture_rules import Hit, PostureRule
 
 # The streams whose snapshots fill the `Sources` fields of the same names.
 SOURCE_STREAMS = (
@@ -126,7 +127,16 @@ class PostureFindingsStream(InventoryStream):
         # As of the newest snapshot read: a replayed run gives the same rows.
         synced_at = max(times, default=format_timestamp(sources.now))
         sources.now = parse_timestamp(synced_at)
-        return [finding_record(rule, hit, tailnet, synced_at) for rule, hit in evaluate(sources)]
+        try:
+            policy = SeverityPolicy(dict(self.services.settings.severity_overrides))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        records = []
+        for rule, hit in evaluate(sources):
+            severity = policy.rule_severity(rule.rule_id, rule.severity)
+            if severity is not None:  # None: switched off with `rule:<ID>: off`
+                records.append(finding_record(rule, hit, tailnet, synced_at, severity))
+        return records
 
     @override
     def check_connection(self, tailnet: str) -> str | None:

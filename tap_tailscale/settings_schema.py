@@ -182,8 +182,9 @@ SETTINGS: dict = th.PropertiesList(
         th.ObjectType(additional_properties=th.StringType),
         description=(
             "admin_audit: map a normalized action, or a glob such as `device:*`, to `high`, "
-            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`) to a severity or "
-            "`off`. Overrides win over the built-in tables."
+            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`, or a posture rule "
+            "such as `rule:TS-PST-012`) to a severity or `off`. Overrides win over the "
+            "built-in tables."
         ),
     ),
     # Resilience.

@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 
 from tap_tailscale.admin_audit import EVENT_TYPES, RULES, default_severity, normalize_action
-from tap_tailscale.inventory.posture_rules import RULES as POSTURE_RULES
+from tap_tailscale.posture_rules import RULES as POSTURE_RULES
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"
 DOCS = Path(__file__).parents[1] / "docs"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tap_tailscale.inventory.posture_rules import (
+from tap_tailscale.posture_rules import (
     RULES,
     Sources,
     Thresholds,

@@ -201,3 +201,18 @@ def test_findings_follow_the_emulators_snapshots(emulator: Emulator) -> None:
         r["finding_id"] for r in again.records["posture_findings"]
     }
     assert len({r["finding_id"] for r in rows}) == len(rows)
+
+
+def test_severity_overrides_rerate_and_switch_off_posture_rules(emulator: Emulator) -> None:
+    overrides = {"rule:TS-PST-012": "off", "rule:TS-PST-013": "high"}
+    run = run_tap(_settings(emulator, severity_overrides=overrides), streams=("posture_findings",))
+    assert run.error is None
+    rows = run.records["posture_findings"]
+    assert "TS-PST-012" not in {r["rule_id"] for r in rows}
+    assert {r["severity"] for r in rows if r["rule_id"] == "TS-PST-013"} == {"high"}
+    bad = run_tap(
+        _settings(emulator, severity_overrides={"rule:TS-PST-099": "off"}),
+        streams=("posture_findings",),
+    )
+    assert bad.error is not None
+    assert "TS-PST-099" in str(bad.error)

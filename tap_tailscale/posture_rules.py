@@ -247,6 +247,7 @@ RULES: tuple[PostureRule, ...] = (
                 "client in the tailnet."),
 )  # fmt: skip
 OLD_CLIENT = "TS-PST-016"
+RULE_IDS: frozenset[str] = frozenset(rule.rule_id for rule in RULES)
 
 
 def _rows(src: Sources, source: str) -> Iterable[Obj]:
