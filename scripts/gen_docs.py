@@ -20,7 +20,12 @@ from tap_tailscale.admin_audit.actions import (
     FAMILY_ROWS,
 )
 from tap_tailscale.admin_audit.rules import RULES
-from tap_tailscale.admin_audit.severity import HIGH_ACTIONS, MEDIUM_ACTIONS, default_severity
+from tap_tailscale.admin_audit.severity import (
+    HARDENING_EVENTS,
+    HIGH_ACTIONS,
+    MEDIUM_ACTIONS,
+    default_severity,
+)
 from tap_tailscale.admin_audit.summary import (
     AUTH_PROVIDER_TEMPLATE,
     PASSIVE_TEMPLATES,
@@ -65,6 +70,10 @@ def _severity_section() -> list[str]:
         f"| medium | {_codes(MEDIUM_ACTIONS)}, and any other `*:delete` or `*:remove` |",
         "| info | everything else |",
         "",
+        f"Events that switch a protection on are info: {_codes(HARDENING_EVENTS)}. "
+        "`acl:update` is info by itself: an ACL change is as severe as the access it "
+        "opens, which the TS-ACL rules read from the access diff (docs/detections.md).",
+        "",
         "A record's `severity` is the highest of this base severity and the severities of",
         "its `findings` (docs/detections.md).",
         "",
@@ -95,7 +104,8 @@ def _event_rows() -> list[str]:
         else:
             summary = _doc_summary(row.template, PASSIVE_TEMPLATES.get(row.event))
         lines.append(
-            f"| `{row.event}` | `{row.action}` | {default_severity(row.action)} | {summary} |"
+            f"| `{row.event}` | `{row.action}` | {default_severity(row.action, row.event)} "
+            f"| {summary} |"
         )
     return lines
 
@@ -145,12 +155,17 @@ _OTHER_FIELDS = (
     "unified diff (`old` -> `new`) of the two policies parsed as JSON or HuJSON and "
     "pretty-printed with two-space indentation, or of the raw text when either does "
     "not parse. It is empty when the policies are equivalent.",
-    "- `policy_changes` is set for `ACL` changes when both policies parse: per section, "
-    "what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
-    "`nodeAttrs`, `postures`) have `added` and `removed` entries (an edited entry is one "
-    "of each); map sections (`tagOwners`, `groups`, `hosts`, `autoApprovers`) have "
+    "- `policy_changes` is set for `ACL` changes when `new` is present and both policies "
+    "parse (no `old` is a first policy, compared with one that allows nothing): per "
+    "section, what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
+    "`nodeAttrs`) have `added` and `removed` entries (an edited entry is one of each); map "
+    "sections (`tagOwners`, `groups`, `hosts`, `ipsets`, `postures`, `autoApprovers`) have "
     "`added`, `removed` and `changed` keys; `other_keys` names other top-level keys that "
-    "changed. Sections without a change are left out.",
+    "changed. `became_reachable` and `no_longer_reachable` list, in reviewer words, the "
+    "access the change opened and closed (after expanding groups, tag owners, autogroups, "
+    "hosts and IP sets), e.g. `group:eng (now with mallory@example.com) → tag:prod:443, "
+    "was not reachable`; at most 50 sentences each, then a count. Sections without a "
+    "change are left out.",
 )
 
 

@@ -21,6 +21,7 @@ from tap_tailscale.parsing import BodyError
 from tap_tailscale.posture_rules import RULES, Sources, Thresholds, evaluate
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
+from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ class PostureFindingsStream(InventoryStream):
     """Findings from the posture rules, one row per rule and subject."""
 
     name = "posture_findings"
-    required_scope = "feature_settings:read"
+    # It requests nothing itself: its sources' streams declare their own scopes.
+    scope = ScopeNeed(("feature_settings:read",))
     #: The streams whose snapshots feed the rules, by name (set by the tap).
     sources: dict[str, InventoryStream]
 
@@ -91,8 +93,9 @@ class PostureFindingsStream(InventoryStream):
         if stream is None:
             return None, f"{stream_name}: not available"
         try:
-            found = stream.snapshot(tailnet)
-            return (found if stream_name == "devices" else list(found)), None
+            # `take` turns a hidden endpoint's 404 into a skip or a tailnet error.
+            found = stream.snapshot(tailnet) if stream_name == "devices" else stream.take(tailnet)
+            return found, None
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return None, f"{stream_name}: {exc}"
 

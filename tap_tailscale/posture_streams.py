@@ -1,11 +1,11 @@
 """Posture snapshots: tailnet settings, log streaming, webhooks, posture integrations,
 user invites, Services and contacts, per tailnet, each a full table.
 
-Built on the inventory streams (one warning naming the scope when it is missing). On
-the live API a missing scope is often a 404 `{"message":"not found"}` rather than a 403
-(webhooks, contacts, posture integrations, Services, log streaming), so here a 404
-means the same. For log streaming a 404 also means "not configured": that is a row
-saying so, and one warning naming the scope as the other possible cause.
+Built on the inventory streams: each declares its scope (tap_tailscale.scopes), with
+`hidden` where the live API answers a missing scope with 404 `not found` (webhooks,
+contacts, posture integrations, Services, log streaming), and a missing scope skips the
+stream with one warning. For log streaming a 404 also means "not configured": that is a
+row saying so, and one warning naming the scope as the other possible cause.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing_extensions import override
 
 from tap_tailscale.errors import ApiRequestError, TailscaleUserError
 from tap_tailscale.inventory import posture_records as shapes
-from tap_tailscale.inventory_fetch import Snapshot, fetch
+from tap_tailscale.inventory_fetch import HiddenEndpointError, Snapshot, not_found_verdict
 from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
+from tap_tailscale.scopes import ScopeNeed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,31 +31,8 @@ if TYPE_CHECKING:
     from tap_tailscale.services import StreamServices
 
 LOG_TYPES = ("configuration", "network")
-
-
-def _is_not_found(exc: Exception) -> bool:
-    # The shared fetch names the status and the API's message ("HTTP 404: not found").
-    # "tailnet not found" is the tailnet setting's fault: not a scope, not an absence.
-    text = str(exc)
-    return "HTTP 404" in text and "tailnet not found" not in text.lower()
-
-
-def fetch_posture(
-    services: StreamServices, path: str, *, stream: str, scope: str, absent_ok: bool = False
-) -> Snapshot | None:
-    """GET a posture endpoint. A 404 is a missing scope (SkipPartitionError), or with
-    `absent_ok` None: the object does not exist (or is not visible)."""
-    try:
-        return fetch(services, path, stream=stream, scope=scope)
-    except (ApiRequestError, SkipPartitionError) as exc:
-        if not _is_not_found(exc):
-            raise
-        if absent_ok:
-            return None
-        raise SkipPartitionError(
-            f"The credential lacks the `{scope}` scope (the API answered HTTP 404, as it does "
-            f"here for a missing scope); grant it (or `all:read`) to read {stream}."
-        ) from None
+# What one request may fail with, short of a rejected credential.
+_FAILURES = (HiddenEndpointError, SkipPartitionError, TailscaleUserError, RetriableError, BodyError)
 
 
 class PostureStream(InventoryStream):
@@ -65,7 +43,7 @@ class PostureStream(InventoryStream):
         super().__init__(tap, services)
         self._snapshots: dict[str, list[dict[str, Any]] | Exception] = {}
 
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
         """The records of one snapshot (shaped, without the tailnet's name)."""
         raise NotImplementedError
 
@@ -73,21 +51,17 @@ class PostureStream(InventoryStream):
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
         if tailnet not in self._snapshots:
             try:
-                self._snapshots[tailnet] = self.take(tailnet)
-            except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+                self._snapshots[tailnet] = self.read(tailnet)
+            except _FAILURES as exc:
                 self._snapshots[tailnet] = exc
         found = self._snapshots[tailnet]
         if isinstance(found, Exception):
             raise found
         return [dict(record) for record in found]
 
-    def get(self, tailnet: str, path: str) -> Snapshot:
-        """GET `tailnet/{tailnet}/{path}` with this stream's scope."""
-        answer = fetch_posture(
-            self.services, f"tailnet/{tailnet}/{path}", stream=self.name, scope=self.required_scope
-        )
-        assert answer is not None  # absent_ok is off
-        return answer
+    def endpoint(self, tailnet: str, path: str) -> Snapshot:
+        """GET `tailnet/{tailnet}/{path}` under this stream's name and scope."""
+        return self.get(f"tailnet/{tailnet}/{path}")
 
 
 class _PostureListStream(PostureStream):
@@ -98,8 +72,8 @@ class _PostureListStream(PostureStream):
     shape: ClassVar[Any]
 
     @override
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
-        answer = self.get(tailnet, self.path)
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.endpoint(tailnet, self.path)
         body = answer.json()
         objects = body.get(self.envelope) if isinstance(body, dict) and self.envelope else body
         return list(self.shaped(objects, type(self).shape, tailnet, answer.taken_at))
@@ -109,7 +83,7 @@ class WebhooksStream(_PostureListStream):
     """Webhook endpoints and their subscriptions; never the signing secret."""
 
     name = "webhooks"
-    required_scope = "webhooks:read"
+    scope = ScopeNeed(("webhooks:read",), hidden=True)
     path = "webhooks"
     envelope = "webhooks"
     shape = staticmethod(shapes.webhook_record)
@@ -119,7 +93,7 @@ class PostureIntegrationsStream(_PostureListStream):
     """Device posture integrations and their sync status; never the client secret."""
 
     name = "posture_integrations"
-    required_scope = "feature_settings:read"
+    scope = ScopeNeed(("feature_settings:read",), hidden=True)
     path = "posture/integrations"
     envelope = "integrations"
     shape = staticmethod(shapes.integration_record)
@@ -130,7 +104,7 @@ class UserInvitesStream(_PostureListStream):
 
     name = "user_invites"
     # Not stated in the spec; the live API answers 403 without it.
-    required_scope = "users:read"
+    scope = ScopeNeed(("users:read",))
     path = "user-invites"
     envelope = None
     shape = staticmethod(shapes.invite_record)
@@ -140,11 +114,12 @@ class TailnetSettingsStream(PostureStream):
     """The tailnet's settings: one row per distinct version."""
 
     name = "tailnet_settings"
-    required_scope = "feature_settings:read"
+    # Without it the answer is 200 with the fields other scopes govern: see `missing`.
+    scope = ScopeNeed(("feature_settings:read",))
 
     @override
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
-        answer = self.get(tailnet, "settings")
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.endpoint(tailnet, "settings")
         try:
             record, missing = shapes.settings_record(answer.json(), tailnet, answer.taken_at)
         except RejectedEntryError as exc:
@@ -164,11 +139,11 @@ class ContactsStream(PostureStream):
     """The account, support and security contacts: one row per contact type."""
 
     name = "contacts"
-    required_scope = "account_settings:read"
+    scope = ScopeNeed(("account_settings:read",), hidden=True)
 
     @override
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
-        answer = self.get(tailnet, "contacts")
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.endpoint(tailnet, "contacts")
         try:
             return shapes.contact_records(answer.json(), tailnet, answer.taken_at)
         except RejectedEntryError as exc:
@@ -179,24 +154,17 @@ class LogStreamingStream(PostureStream):
     """Log streaming per log type: its endpoint (no credentials) and publishing status."""
 
     name = "log_streaming"
-    required_scope = "log_streaming:read"
+    scope = ScopeNeed(("log_streaming:read",), hidden=True)
 
     @override
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
         answers = {log_type: self._log_type(tailnet, log_type) for log_type in LOG_TYPES}
         # A 404 has no body to date the snapshot: it shares the time of an answer that
         # had one (so a replayed run is the same), else the time now.
         times = [answer.taken_at for answer, *_ in answers.values() if answer is not None]
         synced_at = times[0] if times else Snapshot(b"", {}).taken_at
         if not times:
-            self.logger.warning(
-                "%s [tailnet %s]: the API answered 404 for every log type: log streaming "
-                "is not configured, or the credential lacks `%s` (the API answers both "
-                "alike); rows say configured = false.",
-                self.name,
-                tailnet,
-                self.required_scope,
-            )
+            self._none_configured(tailnet)
         return [
             shapes.log_stream_record(
                 log_type,
@@ -209,33 +177,43 @@ class LogStreamingStream(PostureStream):
             for log_type, (answer, status, status_error) in answers.items()
         ]
 
+    def _none_configured(self, tailnet: str) -> None:
+        """Every log type answered 404: an unknown tailnet is an error; else one warning."""
+        missing = HiddenEndpointError(self.name, self.scope, "not found")
+        verdict = not_found_verdict(self.services, tailnet, missing)
+        if isinstance(verdict, ApiRequestError):
+            raise verdict
+        self.logger.warning(
+            "%s [tailnet %s]: the API answered 404 for every log type: log streaming is not "
+            "configured, or the credential lacks %s (the API answers both alike); rows say "
+            "configured = false.",
+            self.name,
+            tailnet,
+            self.scope.label,
+        )
+
     def _log_type(self, tailnet: str, log_type: str) -> tuple[Snapshot | None, Any, str | None]:
         """The configuration answer (None: 404), the status body, and why it is missing."""
-        base = f"tailnet/{tailnet}/logging/{log_type}/stream"
-        scope, name = self.required_scope, self.name
-        answer = fetch_posture(self.services, base, stream=name, scope=scope, absent_ok=True)
-        if answer is None:
+        path = f"logging/{log_type}/stream"
+        try:
+            answer = self.endpoint(tailnet, path)
+        except HiddenEndpointError:
             return None, None, None
         try:
-            found = fetch_posture(
-                self.services, f"{base}/status", stream=name, scope=scope, absent_ok=True
-            )
-        except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
+            return answer, self.endpoint(tailnet, f"{path}/status").json(), None
+        except _FAILURES as exc:
             return answer, None, str(exc)
-        if found is None:
-            return answer, None, "HTTP 404: not found"
-        return answer, found.json(), None
 
 
 class ServicesStream(PostureStream):
     """Services (VIP services) with the devices hosting each."""
 
     name = "services"
-    required_scope = "services:read"
+    scope = ScopeNeed(("services:read",), hidden=True)
 
     @override
-    def take(self, tailnet: str) -> list[dict[str, Any]]:
-        answer = self.get(tailnet, "services")
+    def read(self, tailnet: str) -> list[dict[str, Any]]:
+        answer = self.endpoint(tailnet, "services")
         body = answer.json()
         objects = body.get("vipServices") if isinstance(body, dict) else None
         records = []
@@ -264,11 +242,10 @@ class ServicesStream(PostureStream):
         name = service.get("name") if isinstance(service, dict) else None
         if not isinstance(name, str) or not name:
             return None, None
-        path = f"tailnet/{tailnet}/services/{quote(name, safe=':')}/devices"
         try:
-            found = fetch(self.services, path, stream=self.name, scope=self.required_scope)
+            found = self.endpoint(tailnet, f"services/{quote(name, safe=':')}/devices")
             return found.json(), None
-        except (TailscaleUserError, RetriableError, BodyError, SkipPartitionError) as exc:
+        except _FAILURES as exc:
             return None, str(exc)
 
 

@@ -90,10 +90,14 @@ class RunReport:
         return level, "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
 
     def log(self, streams: Iterable[str], logger: logging.Logger) -> None:
-        """Log the summary, then one warning per skipped or failed partition."""
+        """Log the summary, the skipped partitions (each was warned about with its reason
+        when it was skipped, so the reason is not repeated), then each failed one."""
         level, line = self.summary(streams)
         logger.log(level, line)
-        for skipped in self.skipped:
-            logger.warning("Skipped %s", skipped)
+        if self.skipped:
+            logger.warning(
+                "Skipped (see the warnings above): %s.",
+                ", ".join(note.split(":", 1)[0] for note in self.skipped),
+            )
         for failed in self.failed_tailnets:
             logger.warning("Failed %s", failed)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from tap_tailscale.request import ResponseRules, check_response, send
+from tap_tailscale.request import ResponseRules, api_message, check_response, refuses_tailnet, send
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 
 if TYPE_CHECKING:
@@ -48,14 +48,10 @@ def resolve_tailnet_names(
     return names
 
 
-def _ask(
-    tailnet: str,
-    settings: Settings,
-    session: requests.Session,
-    authenticator: TailscaleAuthenticator,
-) -> str | None:
+def _one_second(tailnet: str, settings: Settings) -> requests.PreparedRequest:
+    # The smallest request about a tailnet: its configuration log over one second.
     end = floor_to_second(utc_now() - settings.lag)
-    request = requests.Request(
+    return requests.Request(
         "GET",
         f"{settings.api_url}/api/v2/tailnet/{tailnet}/logging/configuration",
         params={
@@ -63,6 +59,46 @@ def _ask(
             "end": format_query_time(end),
         },
     ).prepare()
+
+
+def tailnet_exists(
+    tailnet: str,
+    settings: Settings,
+    session: requests.Session,
+    authenticator: TailscaleAuthenticator,
+) -> bool | None:
+    """Whether the API knows the tailnet (for this credential); None when it cannot tell.
+
+    `-` is the credential's own tailnet, so it always exists. Any other is asked for its
+    configuration log over one second: the request the tap is made for, a tiny body, and
+    an endpoint that refuses a missing scope with 403, not 404. 200, or a 403 about
+    permissions, means the API found the tailnet; 404, or a 403 saying the tailnet does
+    not match the credential, means it did not.
+    """
+    if tailnet == OWN_TAILNET:
+        return True
+    try:
+        request = _one_second(tailnet, settings)
+        with send(session, request, authenticator, timeout=settings.request_timeout) as answer:
+            status = answer.status_code
+            message = api_message(answer, ()) if status >= 400 else ""
+    except requests.exceptions.RequestException as exc:
+        logger.debug("Could not check tailnet %s: %s", tailnet, type(exc).__name__)
+        return None
+    if status < 300 or (status == 403 and not refuses_tailnet(message)):
+        return True
+    if status in {403, 404}:
+        return False
+    return None
+
+
+def _ask(
+    tailnet: str,
+    settings: Settings,
+    session: requests.Session,
+    authenticator: TailscaleAuthenticator,
+) -> str | None:
+    request = _one_second(tailnet, settings)
     try:
         with send(session, request, authenticator, timeout=settings.request_timeout) as answer:
             if answer.status_code == 401:

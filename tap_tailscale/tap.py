@@ -188,6 +188,9 @@ class TapTailscale(TapInternals):
         rows = self.connection_report()
         for stream, tailnet, problem in rows:
             verdict = "OK" if problem is None else f"NOT USABLE: {problem}"
+            checked = self.streams[stream]
+            if problem is None and isinstance(checked, InventoryStream):
+                verdict = checked.caveat() or verdict
             name = self.services.tailnet_name(tailnet)
             label = tailnet if name == tailnet else f"{tailnet} = {name}"
             self.logger.info("Connection test: %s [tailnet %s]: %s", stream, label, verdict)

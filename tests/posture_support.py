@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tap_tailscale.records import json_text
+from tap_tailscale.inventory.shaping import canonical_text
 from tap_tailscale.secret_fields import SECRET_FIELDS, redact_invite_url
 from tap_tailscale.timeutil import normalize_optional_timestamp
 
@@ -35,7 +35,7 @@ def expected_object(obj: dict[str, Any]) -> dict[str, Any]:
         elif name == "inviteUrl":
             out[name] = redact_invite_url(value)
         elif name == "annotations":
-            out[name] = json_text(value)
+            out[name] = canonical_text(value)
         elif isinstance(value, dict):
             out[name] = expected_object(value)
         else:

@@ -69,7 +69,13 @@ def test_oauth_client_credentials_scopes_and_expiry(http: requests.Session) -> N
         assert http.get(url, params=window, headers=bearer, timeout=10).status_code == 200
         assert emulator.requests[-1].credential_id == DEFAULT_CLIENT_ID
 
-        narrow = _token(http, emulator, scope="logs:network:read devices:core").json()
+        refused = _token(http, emulator, scope="logs:network:read devices:core")
+        # As live: a scope the client does not hold refuses the whole request.
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "message": 'OAuth client cannot grant scopes "logs:network:read devices:core"'
+        }
+        narrow = _token(http, emulator, scope="logs:network:read").json()
         assert narrow["scope"] == "logs:network:read"
         narrow_auth = {"Authorization": f"Bearer {narrow['access_token']}"}
         denied = http.get(url, params=window, headers=narrow_auth, timeout=10)
@@ -87,7 +93,7 @@ def test_oauth_client_credentials_scopes_and_expiry(http: requests.Session) -> N
             timeout=10,
         )
         assert via_basic.status_code == 200
-        assert len(emulator.token_requests) == 6
+        assert len(emulator.token_requests) == 7
         assert all(DEFAULT_CLIENT_SECRET not in str(r) for r in emulator.requests)
 
         emulator.expire_tokens()  # as if the 1 s lifetime had passed, without waiting

@@ -39,7 +39,7 @@ def test_actions_doc_lists_every_event_with_action_and_severity() -> None:
     for ev in EVENT_TYPES:
         parts = ev.split(".", 2)
         action = normalize_action(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
-        assert f"| `{ev}` | `{action}` | {default_severity(action)} |" in text, ev
+        assert f"| `{ev}` | `{action}` | {default_severity(action, ev)} |" in text, ev
 
 
 def test_detections_doc_lists_every_rule() -> None:

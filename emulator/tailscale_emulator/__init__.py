@@ -13,7 +13,7 @@ From a shell: ``tap-tailscale-emulator --port 8765`` or ``python -m tailscale_em
 (see ``--help``).
 """
 
-from tailscale_emulator.access import RequestLogEntry, api_key_id
+from tailscale_emulator.access import FORBIDDEN_MESSAGE, RequestLogEntry, api_key_id
 from tailscale_emulator.config import (
     DEFAULT_API_KEY,
     DEFAULT_CLIENT_ID,
@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_FEDERATED_CLIENT_ID",
     "EVENT_TYPES",
+    "FORBIDDEN_MESSAGE",
     "INVENTORY_SCOPES",
     "ConfigFilter",
     "Credential",

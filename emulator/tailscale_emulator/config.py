@@ -165,6 +165,9 @@ class EmulatorConfig:
     deny_inventory_scopes: bool = False
     # Further scopes refused for every credential (e.g. only "users:read").
     denied_scopes: tuple[str, ...] = ()
+    # Inventory paths (after `/tailnet/{tailnet}/`) refused with the live 403 whatever the
+    # credential holds, e.g. "dns/configuration", whose scope is not documented.
+    refused_paths: tuple[str, ...] = ()
     # Fill every write-only secret field (log-stream tokens, webhook and posture
     # integration secrets, key values) as an API regression would: for leak tests.
     plant_secrets: bool = False
@@ -253,8 +256,9 @@ def _config_from_dict(data: Mapping[str, Any]) -> EmulatorConfig:
         values["federated_clients"] = {
             k: FederatedClient(**_with_scopes(c)) for k, c in values["federated_clients"].items()
         }
-    if "denied_scopes" in values:
-        values["denied_scopes"] = tuple(values["denied_scopes"])
+    for name in ("denied_scopes", "refused_paths"):
+        if name in values:
+            values[name] = tuple(values[name])
     if values.get("faults") is not None:
         faults = dict(values["faults"])
         _only_known(faults, FaultPlan.__dataclass_fields__, "faults")

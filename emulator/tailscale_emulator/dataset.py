@@ -60,6 +60,9 @@ class TailnetConfig:
     deleted_nodes: int = 1
     idle_devices: int = 1
     external_devices: int = 1
+    # The shared-in devices are this tailnet's own devices, listed by both tailnets with
+    # the same nodeId (as the live API does); None: from a tailnet the emulator lacks.
+    devices_shared_from: str | None = None
 
 
 class DatasetSettings(Protocol):

@@ -6,7 +6,7 @@ import base64
 import re
 from typing import TYPE_CHECKING, Any
 
-from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope_message
+from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope
 from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.config import KEY_SCOPES
 from tailscale_emulator.inventory import KEY_OWNER_ID, USER_ROLES, USER_TYPES
@@ -21,6 +21,8 @@ TAILNET_INVENTORY_PATH = re.compile(
 )
 DEVICE_PATH = re.compile(r"/api/v2/device/([^/]+)/?")
 _SCOPES = {"devices": "devices:core:read", "users": "users:read", "acl": "policy_file:read"}
+# Endpoints the live API hides (404 `not found`) from a credential without their scope.
+_HIDDEN = frozenset({"users"})
 _KEY_TYPE_SCOPES = dict(zip(("auth", "api", "client", "federated"), KEY_SCOPES, strict=True))
 _DEVICE_OBJECT_FIELDS = frozenset({"clientConnectivity", "postureIdentity", "distro"})
 Query = dict[str, list[str]]
@@ -36,7 +38,9 @@ class InventoryMixin(HandlerBase):
             self._serve_keys(entry, tailnet_segment, query)
             return
         scope = _SCOPES.get(resource, "dns:read")
-        tailnet = self._authorize(entry, tailnet_segment, scope)
+        tailnet = self._authorize(entry, tailnet_segment, scope, hidden=resource in _HIDDEN)
+        if resource in self.emulator.config.refused_paths:
+            raise missing_scope()
         dataset = self.emulator.dataset
         if resource == "devices":
             fields = _fields(query)
@@ -59,7 +63,7 @@ class InventoryMixin(HandlerBase):
     def _serve_device(self, entry: RequestLogEntry, device_id: str, query: Query) -> None:
         grant, tailnet = self._grant(entry, "-")
         if not allowed_scopes(grant, ("devices:core:read",), self.emulator.config.denied()):
-            raise Reject(403, missing_scope_message("devices:core:read"))
+            raise missing_scope()
         for name in (tailnet, *grant.other_tailnets):
             if name in self.emulator.config.tailnets:
                 device = self.emulator.dataset.device(name, device_id, _fields(query))
@@ -69,12 +73,14 @@ class InventoryMixin(HandlerBase):
         raise Reject(404, "Device not found")
 
     def _serve_keys(self, entry: RequestLogEntry, tailnet_segment: str, query: Query) -> None:
-        """Each key type needs its own scope; a credential sees the types it may read."""
+        """Each key type needs its own scope; a credential sees the types it may read.
+
+        As live: 200 with only those kinds, and no word about the others; 403 with none.
+        """
         grant, tailnet = self._grant(entry, tailnet_segment)
         readable = allowed_scopes(grant, KEY_SCOPES, self.emulator.config.denied())
         if not readable:
-            others = ", ".join(KEY_SCOPES[1:])
-            raise Reject(403, f"{missing_scope_message(KEY_SCOPES[0])} (or {others})")
+            raise missing_scope()
         types = tuple(t for t, s in _KEY_TYPE_SCOPES.items() if s in readable)
         found = self.emulator.dataset.keys(tailnet, types)
         if self.emulator.config.plant_secrets:

@@ -48,7 +48,11 @@ class InventoryView:
         several are ANDed, a repeated one on a list field means "contains all".
         """
         salt, now = self._salt_now(tailnet)
-        found = inventory.devices(salt, tailnet, self.tailnet(tailnet), now, fields)
+        cfg = self.tailnet(tailnet)
+        found = inventory.devices(salt, tailnet, cfg, now, fields)
+        owner = cfg.devices_shared_from
+        if owner is not None and owner != tailnet:
+            found = _shared_in(found, self.devices(owner, fields))
         return [d for d in found if _matches(d, filters or {})]
 
     def device(self, tailnet: str, device_id: str, fields: str = "all") -> JsonDict | None:
@@ -106,6 +110,21 @@ class InventoryView:
             if next(self._config_iter(tailnet, slot, end - 1, _POLICY_EVENTS), None) is not None:
                 return policy_version(candidate, domain)
         return policy_version(number, domain)
+
+
+# What a shared-in device has of its owner's: the device itself, seen from elsewhere.
+_SHARED_FIELDS = ("nodeId", "id", "addresses", "name", "hostname", "os", "nodeKey")
+
+
+def _shared_in(found: list[JsonDict], owners: list[JsonDict]) -> list[JsonDict]:
+    """The external devices made the owner tailnet's own ones, in order."""
+    own = iter(d for d in owners if not d.get("isExternal"))
+    shared = []
+    for device in found:
+        origin = next(own, None) if device.get("isExternal") else None
+        same = {k: origin[k] for k in _SHARED_FIELDS if k in origin} if origin else {}
+        shared.append({**device, **same})
+    return shared
 
 
 def _matches(device: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:

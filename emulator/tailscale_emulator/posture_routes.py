@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tailscale_emulator import posture_data
-from tailscale_emulator.access import Reject, allowed_scopes, missing_scope_message
+from tailscale_emulator.access import Reject, allowed_scopes, missing_scope
 from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.timefmt import to_ns
 
@@ -61,9 +61,7 @@ class PostureMixin(HandlerBase):
             self._send_json(entry, 200, self._settings(grant, tailnet))
             return
         if not self._may(grant, scope):
-            if kind in _ANSWERS_403:
-                raise Reject(403, missing_scope_message(scope))
-            raise Reject(404, "not found")
+            raise missing_scope(hidden=kind not in _ANSWERS_403)
         payload = self._posture_body(tailnet, resource)
         if payload is None:
             raise Reject(404, "not found")
@@ -102,7 +100,7 @@ class PostureMixin(HandlerBase):
         # The spec names `services` and `devices:core` for this GET.
         for scope in ("services:read", "devices:core:read"):
             if not self._may(grant, scope):
-                raise Reject(403, missing_scope_message(scope))
+                raise missing_scope()
         name = resource.split("/")[1]
         node_ids = [d["nodeId"] for d in self.emulator.dataset.devices(tailnet, "default")]
         hosts = posture_data.service_hosts(name, node_ids)

@@ -92,6 +92,9 @@ ADMIN_AUDIT = th.PropertiesList(
         # No "properties" key: the SDK's flattener drops an object declared with an
         # empty one; sections appear only when they changed (docs/admin-audit-actions.md).
         th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
-        description="ACL changes by section (acls, grants, ssh, tests, tagOwners, ...).",
+        description=(
+            "ACL changes by section (acls, grants, ssh, tests, tagOwners, ...), and "
+            "became_reachable / no_longer_reachable: the access diff in reviewer words."
+        ),
     ),
 ).to_dict()

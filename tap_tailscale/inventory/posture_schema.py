@@ -207,9 +207,9 @@ POSTURE_FINDINGS = th.PropertiesList(
 POSTURE_KEY_PROPERTIES: dict[str, list[str]] = {
     "tailnet_settings": ["tailnet", "settings_version"],
     "log_streaming": ["tailnet", "logType"],
-    "webhooks": ["endpointId"],
-    "posture_integrations": ["id"],
-    "user_invites": ["id"],
+    "webhooks": ["tailnet", "endpointId"],
+    "posture_integrations": ["tailnet", "id"],
+    "user_invites": ["tailnet", "id"],
     "services": ["tailnet", "name"],
     "contacts": ["tailnet", "contactType"],
     "posture_findings": ["finding_id"],

@@ -54,7 +54,12 @@ CLIENT_CONNECTIVITY = th.ObjectType(
 )
 
 DEVICES = th.PropertiesList(
-    Property("nodeId", th.StringType, required=True, description="Stable node id; the key."),
+    Property(
+        "nodeId",
+        th.StringType,
+        required=True,
+        description="Stable node id; the key with `tailnet` (a shared device is in both).",
+    ),
     TAILNET,
     SYNCED_AT,
     Property("id", th.StringType, description="Legacy numeric id."),
@@ -106,7 +111,7 @@ DEVICES = th.PropertiesList(
 ).to_dict()
 
 USERS = th.PropertiesList(
-    Property("id", th.StringType, required=True, description="Stable user id; the key."),
+    Property("id", th.StringType, required=True, description="Stable user id; key with tailnet."),
     TAILNET,
     SYNCED_AT,
     Property("displayName", th.StringType),
@@ -133,7 +138,7 @@ _DEVICE_CREATE = th.ObjectType(
 )
 
 KEYS = th.PropertiesList(
-    Property("id", th.StringType, required=True, description="Stable key id; the key."),
+    Property("id", th.StringType, required=True, description="Stable key id; key with tailnet."),
     TAILNET,
     SYNCED_AT,
     Property("keyType", th.StringType, description="auth, client, api or federated."),
@@ -208,11 +213,12 @@ DNS = th.PropertiesList(
     EXTRA_FIELDS,
 ).to_dict()
 
-# Stream name -> primary key properties.
+# Stream name -> primary key properties. Every key starts with the tailnet: a device
+# shared into another tailnet is listed by both, with the same nodeId.
 KEY_PROPERTIES: dict[str, list[str]] = {
-    "devices": ["nodeId"],
-    "users": ["id"],
-    "keys": ["id"],
+    "devices": ["tailnet", "nodeId"],
+    "users": ["tailnet", "id"],
+    "keys": ["tailnet", "id"],
     "policy": ["tailnet", "policy_version"],
     "dns": ["tailnet", "dns_version"],
 }

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from tap_tailscale.records import RejectedEntryError, json_text
+from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.secret_fields import is_secret
 from tap_tailscale.timeutil import (
     InvalidTimestampError,
@@ -40,11 +40,20 @@ def content_hash(value: Any) -> str:
     return "sha256:" + sha256(_CANONICAL.encode(value)).hexdigest()
 
 
+def canonical_text(value: Any) -> str | None:
+    """A JSON value as text with object keys sorted (None for no value).
+
+    JSON objects have no key order, so the same object sent with its keys in another
+    order gives the same text, and the same row, every digit kept.
+    """
+    return None if value is None else _CANONICAL.encode(value).decode()
+
+
 def extras(obj: Mapping[str, Any], known: frozenset[str]) -> str | None:
     """Fields the schema does not know yet, as JSON text (None when there are none),
     without secrets."""
     unknown = {k: v for k, v in obj.items() if k not in known and not is_secret(k, v)}
-    return json_text(unknown or None)
+    return canonical_text(unknown or None)
 
 
 # How one field goes from the API object to the record: None keeps the value as sent.
@@ -53,7 +62,7 @@ Converter = Callable[[Any], Any] | None
 TIME: Converter = normalize_optional_timestamp
 # Objects with free-form keys (region names, claim names) become JSON text, so a
 # flattening loader does not make a column per key.
-JSON: Converter = json_text
+JSON: Converter = canonical_text
 
 
 def shape_fields(
