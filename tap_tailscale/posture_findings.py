@@ -38,7 +38,12 @@ SOURCE_STREAMS = (
     "user_invites",
     "keys",
     "devices",
+    "device_posture",
 )
+# Read as the iterables their streams give, never held whole.
+_ITERATED = frozenset(("devices", "device_posture"))
+# One request per device: read only when the user selected the stream.
+_ONLY_WHEN_SELECTED = frozenset(("device_posture",))
 
 
 def thresholds(config: Mapping[str, Any]) -> Thresholds:
@@ -87,15 +92,16 @@ class PostureFindingsStream(InventoryStream):
         self.sources = {s.name: s for s in streams if s.name in SOURCE_STREAMS}
 
     def _read(self, stream_name: str, tailnet: str) -> tuple[Iterable[Any] | None, str | None]:
-        """A source's records, or why they cannot be read. Devices stay an iterable, read
-        once by the rules, so a device list streamed by its stream is never held whole."""
+        """A source's records, or why they cannot be read; (None, None) when the source is
+        not to be read at all (not in this tap, or too costly unselected)."""
         stream = self.sources.get(stream_name)
-        if stream is None:
-            return None, f"{stream_name}: not available"
+        if stream is None or (stream_name in _ONLY_WHEN_SELECTED and not stream.selected):
+            return None, None
         try:
+            if stream_name in _ITERATED:
+                return stream.snapshot(tailnet), None
             # `take` turns a hidden endpoint's 404 into a skip or a tailnet error.
-            found = stream.snapshot(tailnet) if stream_name == "devices" else stream.take(tailnet)
-            return found, None
+            return stream.take(tailnet), None
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return None, f"{stream_name}: {exc}"
 
@@ -104,8 +110,10 @@ class PostureFindingsStream(InventoryStream):
         sources = Sources(now=utc_now(), thresholds=thresholds(self.config))
         unread: list[str] = []
         times: list[str] = []
+        attempted = 0
         for stream_name in SOURCE_STREAMS:
             rows, problem = self._read(stream_name, tailnet)
+            attempted += rows is not None or problem is not None
             if problem is not None:
                 unread.append(problem)
                 continue
@@ -116,7 +124,7 @@ class PostureFindingsStream(InventoryStream):
                 name = self.services.tailnet_name(tailnet)
                 value = {**rows[0], "tailnet": name} if rows else None
             setattr(sources, stream_name, value)
-        if len(unread) == len(SOURCE_STREAMS):
+        if unread and len(unread) == attempted:
             raise SkipPartitionError("no snapshot its rules read is readable: " + "; ".join(unread))
         if unread:
             skipped = sorted({r.rule_id for r in RULES if _reads(r, unread)})

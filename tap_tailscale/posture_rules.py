@@ -10,6 +10,7 @@ from this table.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,8 +37,8 @@ class Thresholds:
 class Sources:
     """The snapshots of one tailnet, by stream name, as records; None where unreadable.
 
-    A rule reading i26b's per-device `device_posture` stream (expired posture
-    attributes) would add a field here and a rule with that source.
+    `device_posture` holds the per-device posture records (`nodeId`, `expiries` as
+    JSON text or an object: attribute name -> expiry time).
     """
 
     now: datetime
@@ -49,6 +50,7 @@ class Sources:
     user_invites: list[Obj] | None = None
     keys: list[Obj] | None = None
     devices: Iterable[Obj] | None = None
+    device_posture: Iterable[Obj] | None = None
 
 
 class Hit(NamedTuple):
@@ -173,6 +175,25 @@ def _lock_error(src: Sources, device: Obj) -> Iterator[Hit]:
         yield Hit("device", str(device.get("nodeId")), device.get("name"), str(error))
 
 
+def _posture_expired(src: Sources, row: Obj) -> Iterator[Hit]:
+    expiries = row.get("expiries")
+    if isinstance(expiries, str):
+        try:
+            expiries = json.loads(expiries)
+        except ValueError:
+            return
+    if not isinstance(expiries, Mapping):
+        return
+    gone = sorted(
+        str(name)
+        for name, at in expiries.items()
+        if (moment := _when(at)) is not None and moment <= src.now
+    )
+    if gone:
+        detail = "posture attributes expired: " + ", ".join(gone)
+        yield Hit("device", str(row.get("nodeId")), None, detail)
+
+
 def release(version: Any) -> tuple[int, int] | None:
     """(major, minor) of a client version such as `1.92.3-t1a2b3c4d5-g6e7f8a9b0`."""
     found = _VERSION.match(version) if isinstance(version, str) else None
@@ -197,9 +218,6 @@ def _old_client(src: Sources, device: Obj, newest: tuple[int, int]) -> Iterator[
 
 
 _D = "devices"
-# TS-PST-017 is kept for "device posture attributes expired", read from the per-device
-# `device_posture` stream (its `expiries`) once that stream exists: a `Sources` field
-# of that name and one rule here.
 RULES: tuple[PostureRule, ...] = (
     PostureRule("TS-PST-001", "Log streaming not configured", "high", ("T1562.008",),
                 "log_streaming", _log_not_streamed,
@@ -245,6 +263,10 @@ RULES: tuple[PostureRule, ...] = (
                 lambda src, device: iter(()),
                 "At least `posture_client_releases_behind` stable releases behind the newest "
                 "client in the tailnet."),
+    PostureRule("TS-PST-017", "Device posture attributes expired", "medium", ("T1562.001",),
+                "device_posture", _posture_expired,
+                "An attribute's expiry has passed (read only when `device_posture` is "
+                "selected: it costs one request per device)."),
 )  # fmt: skip
 OLD_CLIENT = "TS-PST-016"
 RULE_IDS: frozenset[str] = frozenset(rule.rule_id for rule in RULES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,6 +105,16 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "TS-PST-015": (
         {"devices": [_device(tailnetLockError="node is not signed")]},
         {"devices": [_device()]},
+    ),
+    "TS-PST-017": (
+        {"device_posture": [{"nodeId": "nA", "expiries": json.dumps({"custom:ok": _ago(1)})}]},
+        {
+            "device_posture": [
+                {"nodeId": "nA", "expiries": {"custom:ok": _ago(-1)}},
+                {"nodeId": "nB", "expiries": "not json"},
+                {"nodeId": "nC", "expiries": None},
+            ]
+        },
     ),
     "TS-PST-016": (
         {"devices": [_NEWEST, _device(clientVersion="1.86.0")]},
