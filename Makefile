@@ -3,9 +3,9 @@
 #
 #   make demo    set up and run the tap under Meltano against the local emulator (no account)
 #   make demo-duckdb  the same into a local DuckDB file (output/warehouse.duckdb), then SQL answers
-#   make test    the whole test suite (python -m pytest); the Meltano + PostgreSQL end-to-end
-#                tests run when TAP_TAILSCALE_PG_DSN is set, e.g.
-#                TAP_TAILSCALE_PG_DSN=postgresql://user:pass@127.0.0.1:5432/db make test
+#   make test    the offline test suite (python -m pytest); the slow tiers run by marker:
+#                python -m pytest -m e2e (Meltano + PostgreSQL, with TAP_TAILSCALE_PG_DSN set),
+#                -m memory (peak RSS), -m packaging (sdist and wheel); .ci/run runs them all
 #   make lint    ruff check, ruff format --check, mypy
 #   make bench   the benchmark (scripts/bench.py), when present
 #   make clean   remove Meltano's plugin venvs and state, demo output and caches

@@ -18,13 +18,15 @@ Usage: python scripts/demo_duckdb.py [--port 8765] [--days 1] [--skip-install] [
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import DEFAULT_PORT, ROOT, meltano, meltano_executable, say
@@ -55,22 +57,11 @@ print(json.dumps([[db.sql(q).columns, db.sql(q).fetchall()] for q in json.loads(
 """
 
 
-def emulator_package():  # noqa: ANN201 - the module's type depends on where it lives
-    """The emulator package, wherever this checkout keeps it."""
-    try:
-        return importlib.import_module("tailscale_emulator")
-    except ImportError:
-        return importlib.import_module("tap_tailscale.emulator")
-
-
 def load(args: argparse.Namespace) -> int:
     """Serve `args.days` of logs and run the Meltano pipeline into DuckDB."""
-    package = emulator_package()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=args.days)
-    emulator = package.Emulator(
-        package.EmulatorConfig(dataset_start=start, dataset_end=end), port=args.port
-    )
+    emulator = Emulator(EmulatorConfig(dataset_start=start, dataset_end=end), port=args.port)
     try:
         emulator.start()
     except OSError as exc:
@@ -79,7 +70,7 @@ def load(args: argparse.Namespace) -> int:
     env.update(
         {
             "TAP_TAILSCALE_API_URL": emulator.url,
-            "TAP_TAILSCALE_API_KEY": package.DEFAULT_API_KEY,
+            "TAP_TAILSCALE_API_KEY": DEFAULT_API_KEY,
             "TAP_TAILSCALE_START_DATE": start.isoformat().replace("+00:00", "Z"),
         }
     )
@@ -94,7 +85,7 @@ def load(args: argparse.Namespace) -> int:
     return run.returncode
 
 
-def show(results: list[list[list]]) -> None:
+def show(results: list[list[list[Any]]]) -> None:
     for title, (columns, rows) in zip(QUERIES, results, strict=True):
         say(title)
         widths = [

@@ -204,9 +204,9 @@ def _condition(rule: object) -> str:
     description = getattr(rule, "description", "")
     when = getattr(rule, "when", None)
     if description:
-        return description
+        return str(description)
     if when is not None and when.__doc__:
-        return when.__doc__.strip().splitlines()[0]
+        return str(when.__doc__).strip().splitlines()[0]
     return "Any such event."
 
 

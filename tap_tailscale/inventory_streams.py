@@ -58,7 +58,7 @@ class InventoryStream(Stream):
 
     @override
     @property
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
 
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:

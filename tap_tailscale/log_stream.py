@@ -167,7 +167,7 @@ class TailscaleLogStream(WindowIO):
         views: list[TailscaleLogStream] = [self, *companions]
         ranges = [view.plan(context) for view in views]
         for view, span in zip(views, ranges, strict=True):
-            view._warn_unavailable(span, tailnet)
+            view._warn_unavailable(span, tailnet)  # noqa: SLF001 - views share this class
         sync_range = merge_ranges(ranges)
         if sync_range.is_empty:
             self.logger.info("%s [tailnet %s]: nothing new to read yet.", self.name, tailnet)

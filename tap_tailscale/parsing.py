@@ -267,7 +267,8 @@ def _decode_block(
     if decoder is not None and (entries := decoder(block)) is not None:
         return entries
     try:
-        return JSON_DECODER.decode(block)
+        decoded: list[Any] = JSON_DECODER.decode(block)
+        return decoded
     except Exception:  # a broken body, a number Python will not parse, deep recursion
         return None
 

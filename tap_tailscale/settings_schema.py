@@ -7,13 +7,15 @@ against it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 
 DEFAULT_API_URL = "https://api.tailscale.com"
 
 _STRING_LIST = th.ArrayType(th.StringType)
 
-SETTINGS: dict = th.PropertiesList(
+SETTINGS: dict[str, Any] = th.PropertiesList(
     # Authentication: exactly one method (tap_tailscale.auth checks it at sync time, so
     # discovery works with no credentials at all).
     th.Property(

@@ -43,7 +43,9 @@ class _ConfigurationLogStream(TailscaleLogStream):
         return self.services.settings.configuration_window
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: Window | None
+    ) -> dict[str, Any]:
         params = super().get_url_params(context, next_page_token)
         # Lists become repeated parameters (event=A&event=B), as the API expects.
         params.update(self.services.settings.configuration_filters)
@@ -197,8 +199,8 @@ class CursorOrder:
         group, self._group = sorted(self._group, key=lambda r: r["cursor"]), []
         ready = []
         for record in group:
-            last = self._stream._last_cursor
+            last = self._stream._last_cursor  # noqa: SLF001 - the stream this group orders
             if last is None or record["cursor"] > last:
-                self._stream._last_cursor = record["cursor"]
+                self._stream._last_cursor = record["cursor"]  # noqa: SLF001
                 ready.append(record)
         return ready

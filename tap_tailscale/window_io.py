@@ -78,7 +78,7 @@ class WindowIO(StreamInternals):
 
     @override
     @property
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         # Every tailnet is its own partition, so each (stream, tailnet) keeps a bookmark.
         return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
 
@@ -108,7 +108,9 @@ class WindowIO(StreamInternals):
         return None
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: Window | None
+    ) -> dict[str, Any]:
         if next_page_token is None:  # pragma: no cover - windows always pass a token
             raise ValueError("a window is required")
         return {

@@ -139,6 +139,7 @@ def test_severity_overrides_win(emulator: Emulator) -> None:
     assert all(by_action[a] == {"info"} for a in by_action if a.startswith("device:"))
     assert any(a.startswith("device:") for a in by_action)
     assert all(by_action[a] == {"high"} for a in by_action if a.startswith("session:"))
+    assert any(a.startswith("session:") for a in by_action)
 
 
 def test_invalid_override_is_one_line(emulator: Emulator, tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ from tailscale_emulator import (
     TailnetConfig,
     event_type_of,
 )
-from tailscale_emulator.dataset import CONFIG_PERIOD
-from tailscale_emulator.events import config_bodies
+from tailscale_emulator.events import CONFIG_PERIOD, config_bodies
 from tailscale_emulator.timefmt import parse_rfc3339_ns
 from tests.emulator_support import (
     AUTH,
@@ -44,6 +43,13 @@ __all__ = ["emu", "http"]  # fixtures
 # ------------------------------------------------------------------------------ shapes
 
 
+def _ns(text: str) -> int:
+    """Epoch nanoseconds of a timestamp the emulator wrote (which must parse)."""
+    ns = parse_rfc3339_ns(text)
+    assert ns is not None, text
+    return ns
+
+
 def test_configuration_endpoint_shape_matches_dataset(
     emu: Emulator, http: requests.Session
 ) -> None:
@@ -58,7 +64,7 @@ def test_configuration_endpoint_shape_matches_dataset(
     assert body["tailnet"] == TAILNET
     assert body["logs"] == list(emu.dataset.configuration_events(TAILNET, lo, hi))
     assert len(body["logs"]) > 90
-    times = [parse_rfc3339_ns(e["eventTime"]) for e in body["logs"]]
+    times = [_ns(e["eventTime"]) for e in body["logs"]]
     assert times == sorted(times)
     required = {"eventTime", "type", "eventGroupID", "origin", "actor", "target", "action"}
     for event in body["logs"]:
@@ -107,7 +113,7 @@ def test_configuration_content_exercises_every_edge(emu: Emulator) -> None:
     assert fractions[2] + fractions[3]
     assert any(e["deferredAt"] != "0001-01-01T00:00:00Z" for e in events)
     assert sum(e["deferredAt"] == "0001-01-01T00:00:00Z" for e in events) > len(events) / 2
-    kinds = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     for event in events:
         for key in ("old", "new"):
             kinds[type(event[key]).__name__ if key in event else "missing"] += 1
@@ -358,9 +364,7 @@ def test_empty_windows_answer_null_or_empty_list(http: requests.Session) -> None
         quiet_ns = [int(q.timestamp()) * 10**9 for q in quiet]
         everything = list(emulator.dataset.all_configuration_events(TAILNET))
         assert everything
-        assert not [
-            e for e in everything if quiet_ns[0] <= parse_rfc3339_ns(e["eventTime"]) < quiet_ns[1]
-        ]
+        assert not [e for e in everything if quiet_ns[0] <= _ns(e["eventTime"]) < quiet_ns[1]]
 
 
 def test_overlapping_windows_return_identical_events(emu: Emulator, http: requests.Session) -> None:

@@ -8,8 +8,9 @@ from types import ModuleType
 
 import pytest
 
-from tap_tailscale.admin_audit import EVENT_TYPES, RULES, default_severity, normalize_action
+from tap_tailscale.admin_audit import EVENT_TYPES, RULES, SEVERITIES
 from tap_tailscale.posture_rules import RULES as POSTURE_RULES
+from tests.admin_events import record
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"
 DOCS = Path(__file__).parents[1] / "docs"
@@ -34,24 +35,43 @@ def test_docs_match_the_code(name: str) -> None:
     )
 
 
-def test_actions_doc_lists_every_event_with_action_and_severity() -> None:
-    text = gen_docs.actions_markdown()
-    for ev in EVENT_TYPES:
-        parts = ev.split(".", 2)
-        action = normalize_action(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
-        assert f"| `{ev}` | `{action}` | {default_severity(action, ev)} |" in text, ev
+def _table_rows(name: str) -> list[list[str]]:
+    """The cells of every table row in a committed document."""
+    text = (DOCS / name).read_text(encoding="utf-8")
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| ---")
+    ]
+
+
+def test_actions_doc_says_what_the_records_carry() -> None:
+    # The expectation is the record the tap emits for each event, not the generator's
+    # helpers: a row whose action or severity the records do not carry fails here.
+    documented = {
+        row[0].strip("`"): (row[1].strip("`"), row[2])
+        for row in _table_rows("admin-audit-actions.md")
+        if len(row) >= 3 and row[0].startswith("`") and row[0].strip("`") in EVENT_TYPES
+    }
+    assert set(documented) == set(EVENT_TYPES)
+    assert documented["API_KEY.CREATE"] == ("auth_key:create", "high")
+    assert documented["ADMIN_CONSOLE.LOGIN"] == ("session:login", "info")
+    for ev, (action, severity) in documented.items():
+        rec = record(ev)
+        assert rec["action"] == action, ev
+        # Findings may raise a record above its action's default, never below it.
+        assert SEVERITIES.index(rec["severity"]) <= SEVERITIES.index(severity), ev
+        if not rec["findings"]:
+            assert rec["severity"] == severity, ev
 
 
 def test_detections_doc_lists_every_rule() -> None:
-    text = gen_docs.detections_markdown()
-    for rule in RULES:
-        assert f"| {rule.rule_id} | {rule.title} | {rule.severity} |" in text
-
-
-def test_detections_doc_lists_every_posture_rule() -> None:
-    text = gen_docs.detections_markdown()
-    for rule in POSTURE_RULES:
-        assert f"| {rule.rule_id} | {rule.title} | {rule.severity} |" in text
+    documented = {row[0]: row[1:3] for row in _table_rows("detections.md") if row[0] != "Rule"}
+    every = [(r.rule_id, r.title, r.severity) for r in RULES]
+    every += [(r.rule_id, r.title, r.severity) for r in POSTURE_RULES]
+    assert set(documented) == {rule_id for rule_id, *_ in every}
+    for rule_id, title, severity in every:
+        assert documented[rule_id] == [title, severity], rule_id
 
 
 def test_check_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

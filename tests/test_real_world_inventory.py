@@ -23,6 +23,7 @@ from tailscale_emulator import hujson_to_json
 from tap_tailscale.inventory.records import DEVICE_SPEC, KEY_SPEC, USER_SPEC
 from tap_tailscale.inventory.shaping import JSON, TIME
 from tap_tailscale.secret_fields import SECRET_FIELDS
+from tap_tailscale.timeutil import normalize_optional_timestamp
 from tests.conftest import fast_settings, run_tap
 
 if TYPE_CHECKING:
@@ -111,7 +112,9 @@ def _expected(obj: dict[str, Any], spec: Any) -> dict[str, Any]:
     out = {}
     for name, value in obj.items():
         convert = converters.get(name)
-        shaped = TIME(value) if convert is TIME and value is not None else value
+        shaped = (
+            normalize_optional_timestamp(value) if convert is TIME and value is not None else value
+        )
         if name not in SECRET_FIELDS and shaped is not None:
             out[name] = shaped
     return out

@@ -28,9 +28,10 @@ from tailscale_emulator.config import (
     OAuthClient,
 )
 from tailscale_emulator.dataset import Dataset, TailnetConfig
-from tailscale_emulator.event_types import EVENT_TYPES, ConfigFilter, event_type_of
+from tailscale_emulator.event_types import ConfigFilter, event_type_of
 from tailscale_emulator.policies import PolicyVersion, hujson_to_json
 from tailscale_emulator.server import Emulator
+from tap_tailscale.admin_audit import EVENT_TYPES
 
 __all__ = [
     "DEFAULT_API_KEY",

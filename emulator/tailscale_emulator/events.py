@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tailscale_emulator.event_types import EVENT_TYPES, PARTS, POLICY_UPDATE
+from tailscale_emulator.event_types import PARTS, POLICY_UPDATE
 from tailscale_emulator.hashing import hash_of, stable_id
 from tailscale_emulator.nodes import USERS, Node, domain_of, make_node
 from tailscale_emulator.policies import policy_version
+from tap_tailscale.admin_audit import EVENT_TYPES
 
 JsonDict = dict[str, Any]
 

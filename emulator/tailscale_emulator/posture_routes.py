@@ -17,6 +17,8 @@ from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.timefmt import to_ns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tailscale_emulator.access import Grant, RequestLogEntry
 
 POSTURE_PATH = re.compile(
@@ -83,7 +85,7 @@ class PostureMixin(HandlerBase):
             if resource.endswith("/status"):
                 return posture_data.log_stream_status(log_type, now)
             return posture_data.log_stream(tailnet, log_type, plant=plant)
-        bodies = {
+        bodies: dict[str, Callable[[], Any]] = {
             "webhooks": lambda: posture_data.webhooks(tailnet, now, plant=plant),
             "posture/integrations": lambda: posture_data.posture_integrations(
                 tailnet, now, plant=plant

@@ -134,7 +134,7 @@ def items_removed(facts: Facts) -> str | bool:
     if isinstance(facts.old, list) and isinstance(facts.new, list):
         gone = sorted(_as_set(facts.old) - _as_set(facts.new))
         return ", ".join(gone) if gone else False
-    return facts.old != facts.new
+    return bool(facts.old != facts.new)
 
 
 def failed(facts: Facts) -> str | bool:

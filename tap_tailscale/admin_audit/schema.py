@@ -6,6 +6,8 @@ from the tap's schema module, which imports it: no import cycle.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
@@ -13,7 +15,7 @@ from singer_sdk.typing import Property
 _JSON_TYPES = ("object", "array", "string", "number", "boolean")
 
 
-def changed_value_properties() -> list[Property]:
+def changed_value_properties() -> list[Property[Any]]:
     """`old` and `new`: the one place that decides their type (see record.changed_values)."""
     # JSON text, as in configuration_audit: every loader keeps it without ambiguity.
     value = th.CustomType({"type": ["string", "null"], "contentMediaType": "application/json"})

@@ -8,6 +8,8 @@ integration secrets are dropped, and invite links are redacted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
@@ -214,7 +216,7 @@ POSTURE_KEY_PROPERTIES: dict[str, list[str]] = {
     "contacts": ["tailnet", "contactType"],
     "posture_findings": ["finding_id"],
 }
-POSTURE_SCHEMAS: dict[str, dict] = {
+POSTURE_SCHEMAS: dict[str, dict[str, Any]] = {
     "tailnet_settings": TAILNET_SETTINGS,
     "log_streaming": LOG_STREAMING,
     "webhooks": WEBHOOKS,

@@ -8,6 +8,8 @@ key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
@@ -222,7 +224,7 @@ KEY_PROPERTIES: dict[str, list[str]] = {
     "policy": ["tailnet", "policy_version"],
     "dns": ["tailnet", "dns_version"],
 }
-SCHEMAS: dict[str, dict] = {
+SCHEMAS: dict[str, dict[str, Any]] = {
     "devices": DEVICES,
     "users": USERS,
     "keys": KEYS,

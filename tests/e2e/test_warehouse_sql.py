@@ -56,7 +56,7 @@ def loaded(meltano_project: MeltanoProject, postgres: Postgres) -> tuple[Emulato
     finally:
         emulator.stop()
     schema = f"{schema_prefix()}sql"
-    target = {
+    target: dict[str, Any] = {
         key.removeprefix("TARGET_POSTGRES_").lower(): value
         for key, value in postgres.settings_env.items()
     }
