@@ -36,6 +36,7 @@ from tap_tailscale.admin_audit.summary import (
     fill,
     to_past,
 )
+from tap_tailscale.posture_rules import RULES as POSTURE_RULES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -252,6 +253,30 @@ def _rule_rows() -> list[str]:
     return lines
 
 
+def _posture_section() -> list[str]:
+    lines = [
+        f"## Posture findings ({len(POSTURE_RULES)})",
+        "",
+        "The `posture_findings` stream holds one row per rule below and subject (tailnet, "
+        "log type, webhook, integration, invite, key or device) that fails it in this run's "
+        "snapshots, keyed by `finding_id` (stable while the finding holds), with the same "
+        "`rule_id`, `title`, `severity` and `attack` columns. A value the API did not send "
+        "raises nothing; a snapshot the credential cannot read leaves its rules unevaluated "
+        "and says so in one warning. Thresholds are the `posture_*` settings, and "
+        "`severity_overrides` re-rates or switches off these rules too (`rule:TS-PST-012`).",
+        "",
+        "| Rule | Title | Severity | ATT&CK | Reads | Fires when |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for rule in POSTURE_RULES:
+        attack = ", ".join(rule.attack) or "-"
+        lines.append(
+            f"| {rule.rule_id} | {rule.title} | {rule.severity} | {attack} | "
+            f"`{rule.source}` | {rule.description} |"
+        )
+    return lines
+
+
 _COMPARISON = (
     "## Compared with public rule sets",
     "",
@@ -308,6 +333,8 @@ def detections_markdown() -> str:
         f"## Rules ({len(RULES)})",
         "",
         *_rule_rows(),
+        "",
+        *_posture_section(),
         "",
         *_COMPARISON,
         "",

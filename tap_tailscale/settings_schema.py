@@ -184,8 +184,9 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         th.ObjectType(additional_properties=th.StringType),
         description=(
             "admin_audit: map a normalized action, or a glob such as `device:*`, to `high`, "
-            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`) to a severity or "
-            "`off`. Overrides win over the built-in tables."
+            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`, or a posture rule "
+            "such as `rule:TS-PST-012`) to a severity or `off`. Overrides win over the "
+            "built-in tables."
         ),
     ),
     # Resilience.
@@ -247,6 +248,35 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         description=(
             "How many window requests may be in flight per stream and tailnet. 1 reads "
             "windows strictly one after another."
+        ),
+    ),
+    th.Property(
+        "posture_webhook_allowed_hosts",
+        _STRING_LIST,
+        description=(
+            "Hosts webhooks may post to (a name also allows its subdomains). A webhook to "
+            "any other host is a `posture_findings` row (TS-PST-007); unset: not checked."
+        ),
+    ),
+    th.Property(
+        "posture_invite_max_age_days",
+        th.IntegerType(minimum=1),
+        default=7,
+        description="An open user invite last emailed longer ago than this is a finding.",
+    ),
+    th.Property(
+        "posture_key_expiry_days",
+        th.IntegerType(minimum=1),
+        default=14,
+        description="A key expiring within this many days is a finding.",
+    ),
+    th.Property(
+        "posture_client_releases_behind",
+        th.IntegerType(minimum=1),
+        default=3,
+        description=(
+            "A device whose client is this many stable releases behind the newest client "
+            "seen in the tailnet is a finding."
         ),
     ),
     th.Property(

@@ -18,6 +18,8 @@ from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.output import BufferedMsgSpecWriter
+from tap_tailscale.posture_findings import PostureFindingsStream
+from tap_tailscale.posture_streams import POSTURE_STREAMS
 from tap_tailscale.recording import build_session, share_recording
 from tap_tailscale.report import RunReport
 from tap_tailscale.sdk_internals import TapInternals
@@ -85,8 +87,12 @@ class TapTailscale(TapInternals):
         services.views = {}
         for stream in logs:
             services.views.setdefault(stream.log_kind, []).append(stream)
-        snapshots = [stream_class(self, services) for stream_class in INVENTORY_STREAMS]
-        return [*logs, *snapshots]
+        snapshots = [
+            stream_class(self, services) for stream_class in (*INVENTORY_STREAMS, *POSTURE_STREAMS)
+        ]
+        findings = PostureFindingsStream(self, services)
+        findings.bind(snapshots)
+        return [*logs, *snapshots, findings]
 
     @cached_property
     def authenticator(self) -> TailscaleAuthenticator:

@@ -65,7 +65,9 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
         "does not say which scopes it holds (an API access token carries its "
         "owner's rights)"
     )
-    assert "11 of 11 stream checks usable." in lines
+    for stream in ("tailnet_settings", "log_streaming", "webhooks", "services", "contacts"):
+        assert f"{stream} [tailnet - = example.com]: OK" in lines
+    assert "19 of 19 stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
 

@@ -260,7 +260,7 @@ def test_tailnet_resolution_and_404(emu: Emulator, http: requests.Session) -> No
     other = fetch(http, emu, "configuration", lo, END, tailnet="other.example")
     assert other.status_code == 404
     assert other.json() == {"message": "tailnet not found"}
-    unknown = http.get(f"{emu.url}/api/v2/tailnet/-/webhooks", auth=AUTH, timeout=10)
+    unknown = http.get(f"{emu.url}/api/v2/tailnet/-/oauth-apps", auth=AUTH, timeout=10)
     assert unknown.status_code == 404
     assert unknown.json() == {"message": "not found"}
 

@@ -9,6 +9,7 @@ from types import ModuleType
 import pytest
 
 from tap_tailscale.admin_audit import EVENT_TYPES, RULES, SEVERITIES
+from tap_tailscale.posture_rules import RULES as POSTURE_RULES
 from tests.admin_events import record
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"
@@ -66,9 +67,11 @@ def test_actions_doc_says_what_the_records_carry() -> None:
 
 def test_detections_doc_lists_every_rule() -> None:
     documented = {row[0]: row[1:3] for row in _table_rows("detections.md") if row[0] != "Rule"}
-    assert set(documented) == {rule.rule_id for rule in RULES}
-    for rule in RULES:
-        assert documented[rule.rule_id] == [rule.title, rule.severity], rule.rule_id
+    every = [(r.rule_id, r.title, r.severity) for r in RULES]
+    every += [(r.rule_id, r.title, r.severity) for r in POSTURE_RULES]
+    assert set(documented) == {rule_id for rule_id, *_ in every}
+    for rule_id, title, severity in every:
+        assert documented[rule_id] == [title, severity], rule_id
 
 
 def test_check_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

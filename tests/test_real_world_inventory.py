@@ -21,7 +21,8 @@ import pytest
 
 from tailscale_emulator import hujson_to_json
 from tap_tailscale.inventory.records import DEVICE_SPEC, KEY_SPEC, USER_SPEC
-from tap_tailscale.inventory.shaping import JSON, SECRET_FIELDS, TIME
+from tap_tailscale.inventory.shaping import JSON, TIME
+from tap_tailscale.secret_fields import SECRET_FIELDS
 from tap_tailscale.timeutil import normalize_optional_timestamp
 from tests.conftest import fast_settings, run_tap
 

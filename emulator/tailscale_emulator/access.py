@@ -35,6 +35,7 @@ KNOWN_SCOPES = frozenset(
             "log_streaming",
             "logs:configuration",
             "logs:network",
+            "networking_settings",
             "oauth_keys",
             "policy_file",
             "services",

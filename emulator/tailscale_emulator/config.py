@@ -24,7 +24,19 @@ KEY_SCOPES = (
     "oauth_keys:read",
     "federated_keys:read",
 )
-INVENTORY_SCOPES = ("devices:core:read", "users:read", *KEY_SCOPES, "policy_file:read", "dns:read")
+INVENTORY_SCOPES = (
+    "devices:core:read",
+    "users:read",
+    *KEY_SCOPES,
+    "policy_file:read",
+    "dns:read",
+    # The posture endpoints (tailscale_emulator.posture_routes).
+    "feature_settings:read",
+    "log_streaming:read",
+    "webhooks:read",
+    "services:read",
+    "account_settings:read",
+)
 
 
 def _now_minute() -> datetime:
@@ -156,6 +168,9 @@ class EmulatorConfig:
     # Inventory paths (after `/tailnet/{tailnet}/`) refused with the live 403 whatever the
     # credential holds, e.g. "dns/configuration", whose scope is not documented.
     refused_paths: tuple[str, ...] = ()
+    # Fill every write-only secret field (log-stream tokens, webhook and posture
+    # integration secrets, key values) as an API regression would: for leak tests.
+    plant_secrets: bool = False
     # Added before every log endpoint answers (the benchmark's latency case).
     latency_seconds: float = 0.0
     # The live API names the tailnet `tailnetId` before `logs`; JSON objects have no key

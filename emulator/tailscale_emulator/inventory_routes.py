@@ -10,6 +10,7 @@ from tailscale_emulator.access import Reject, allowed_scopes, first, missing_sco
 from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.config import KEY_SCOPES
 from tailscale_emulator.inventory import KEY_OWNER_ID, USER_ROLES, USER_TYPES
+from tailscale_emulator.posture_data import planted
 
 if TYPE_CHECKING:
     from tailscale_emulator.access import Grant, RequestLogEntry
@@ -82,6 +83,8 @@ class InventoryMixin(HandlerBase):
             raise missing_scope()
         types = tuple(t for t, s in _KEY_TYPE_SCOPES.items() if s in readable)
         found = self.emulator.dataset.keys(tailnet, types)
+        if self.emulator.config.plant_secrets:
+            found = [k | {"key": planted(tailnet, "key", i)} for i, k in enumerate(found)]
         if (first(query, "all") or "").lower() != "true":
             found = [k for k in found if _own_key(grant, k, self)]
         self._send_json(entry, 200, {"keys": found})

@@ -2,10 +2,12 @@
 
 It follows the facts in the repository's API references: the two logging endpoints with
 RFC 3339 `start`/`end`, the inventory endpoints (devices, users, keys, policy file, DNS),
-API-key (Basic or Bearer) and OAuth (client credentials, token exchange) authentication,
-scopes, plan checks, JSON `{"message": ...}` errors, and injectable faults. Log bodies are
-streamed with chunked transfer encoding from the lazy `Dataset`, so a window of any size
-costs flat memory.
+the posture endpoints (settings, log streaming, webhooks, posture integrations, user
+invites, Services, contacts; tailscale_emulator.posture_routes), API-key (Basic or
+Bearer) and OAuth (client credentials, token exchange) authentication, scopes, plan
+checks, JSON `{"message": ...}` errors, and injectable faults. Log bodies are streamed
+with chunked transfer encoding from the lazy `Dataset`, so a window of any size costs
+flat memory.
 """
 
 from __future__ import annotations

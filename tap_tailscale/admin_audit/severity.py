@@ -10,6 +10,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 
 from tap_tailscale.admin_audit.rules import RULE_IDS
+from tap_tailscale.posture_rules import RULE_IDS as POSTURE_RULE_IDS
 
 SEVERITIES = ("high", "medium", "info")
 """Every severity, highest first."""
@@ -147,7 +148,8 @@ class SeverityPolicy:
                     "'rule:TS-LOG-001'",
                 )
             if name.startswith(RULE_PREFIX):
-                rule_id, setting = _rule_override(str(raw_key), raw_value, value, RULE_IDS)
+                known = RULE_IDS | POSTURE_RULE_IDS
+                rule_id, setting = _rule_override(str(raw_key), raw_value, value, known)
                 rule_overrides[rule_id] = setting
             elif value not in _RANK:
                 raise _entry_error(

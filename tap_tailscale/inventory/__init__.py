@@ -7,8 +7,11 @@ endpoints and call these.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tap_tailscale.inventory.dns import dns_record
 from tap_tailscale.inventory.index import DeviceIndex, DeviceRef, normalize_ip
+from tap_tailscale.inventory.posture_schema import POSTURE_KEY_PROPERTIES, POSTURE_SCHEMAS
 from tap_tailscale.inventory.records import (
     device_record,
     key_record,
@@ -18,12 +21,16 @@ from tap_tailscale.inventory.records import (
 from tap_tailscale.inventory.schema import (
     DEVICES,
     DNS,
-    KEY_PROPERTIES,
     KEYS,
     POLICY,
-    SCHEMAS,
     USERS,
 )
+from tap_tailscale.inventory.schema import KEY_PROPERTIES as _BASE_KEYS
+from tap_tailscale.inventory.schema import SCHEMAS as _BASE_SCHEMAS
+
+# Every inventory stream's schema and key: the base snapshots and the posture ones.
+SCHEMAS: dict[str, dict[str, Any]] = {**_BASE_SCHEMAS, **POSTURE_SCHEMAS}
+KEY_PROPERTIES: dict[str, list[str]] = {**_BASE_KEYS, **POSTURE_KEY_PROPERTIES}
 
 __all__ = [
     "DEVICES",

@@ -16,17 +16,13 @@ from typing import Any
 import msgspec
 
 from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.secret_fields import is_secret
 from tap_tailscale.timeutil import (
     InvalidTimestampError,
     format_timestamp,
     normalize_optional_timestamp,
     normalize_timestamp,
 )
-
-# Secrets the API returns only at creation. A listing should never hold them; if one
-# ever does, it is dropped here rather than written to a warehouse.
-SECRET_FIELDS = frozenset(("key", "secret", "clientSecret"))
-_SECRET_PREFIX = "tskey-"  # noqa: S105 (a prefix to detect, not a password)
 
 # Sorted keys make equal documents equal bytes; Decimal keeps the digits the API sent.
 _CANONICAL = msgspec.json.Encoder(order="sorted", decimal_format="number")
@@ -51,11 +47,6 @@ def canonical_text(value: Any) -> str | None:
     order gives the same text, and the same row, every digit kept.
     """
     return None if value is None else _CANONICAL.encode(value).decode()
-
-
-def is_secret(name: str, value: Any) -> bool:
-    """Whether a field holds a secret: a known secret name, or a Tailscale key value."""
-    return name in SECRET_FIELDS or (isinstance(value, str) and value.startswith(_SECRET_PREFIX))
 
 
 def extras(obj: Mapping[str, Any], known: frozenset[str]) -> str | None:
