@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 
 from tap_tailscale.admin_audit import EVENT_TYPES, RULES, SEVERITIES
 from tap_tailscale.posture_rules import RULES as POSTURE_RULES
@@ -14,6 +15,7 @@ from tests.admin_events import record
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"
 DOCS = Path(__file__).parents[1] / "docs"
+TRANSFORM = Path(__file__).parents[1] / "transform"
 
 
 def _load() -> ModuleType:
@@ -65,10 +67,32 @@ def test_actions_doc_says_what_the_records_carry() -> None:
             assert rec["severity"] == severity, ev
 
 
+def _rule_tables(name: str) -> dict[str, list[str]]:
+    """Rule ID -> [title, severity], from every table headed `Rule | Title | Severity`."""
+    text = (DOCS / name).read_text(encoding="utf-8")
+    found: dict[str, list[str]] = {}
+    in_rules = False
+    for line in text.splitlines():
+        if not line.startswith("| "):
+            in_rules = False
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[:3] == ["Rule", "Title", "Severity"]:
+            in_rules = True
+        elif in_rules and not line.startswith("| ---"):
+            assert cells[0] not in found, f"{cells[0]} is listed twice"
+            found[cells[0]] = cells[1:3]
+    return found
+
+
 def test_detections_doc_lists_every_rule() -> None:
-    documented = {row[0]: row[1:3] for row in _table_rows("detections.md") if row[0] != "Rule"}
+    documented = _rule_tables("detections.md")
     every = [(r.rule_id, r.title, r.severity) for r in RULES]
     every += [(r.rule_id, r.title, r.severity) for r in POSTURE_RULES]
+    project = yaml.safe_load((TRANSFORM / "dbt_project.yml").read_text(encoding="utf-8"))
+    history = project["vars"]["tt_rules"]
+    assert len(history) >= 16
+    every += [(rule_id, rule["title"], rule["severity"]) for rule_id, rule in history.items()]
     assert set(documented) == {rule_id for rule_id, *_ in every}
     for rule_id, title, severity in every:
         assert documented[rule_id] == [title, severity], rule_id
