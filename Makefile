@@ -14,7 +14,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Meltano 4 brings uv with it; meltano.yml's venv.backend: uv installs plugins with it.
-MELTANO_SPEC ?= meltano>=4.4,<5
+# [postgres] adds psycopg, for the system database on PostgreSQL that parallel jobs share
+# (README "Scale-out", tests/e2e/test_scale_out.py).
+MELTANO_SPEC ?= meltano[postgres]>=4.4,<5
 
 .PHONY: demo demo-duckdb test lint bench clean venv
 
