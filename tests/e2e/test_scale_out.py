@@ -296,7 +296,15 @@ def test_backfill_chunks_hand_over_to_the_incremental_shard(
     bash, schema = worker
     readme = Readme.load()
     (tables,) = [line for line in readme.every_run.splitlines() if "--no-state-update" in line]
+    asked = len(emulator.requests)
     bash.run(tables, SECOND_END)  # the README: tables first, before each fan-out
+    assert len(emulator.requests) == asked, "the tables step sent a request"
+    assert KEYS.keys() <= {
+        name
+        for (name,) in postgres.query(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}'"
+        )
+    }
     block = readme.backfill_at(CHUNK_EDGES)
     assert BACKFILLED in block
 
