@@ -17,7 +17,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Meltano 4 brings uv with it; meltano.yml's venv.backend: uv installs plugins with it.
-MELTANO_SPEC ?= meltano>=4.4,<5
+# [postgres] adds psycopg, for the system database on PostgreSQL that parallel jobs share
+# (README "Scale-out", tests/e2e/test_scale_out.py).
+MELTANO_SPEC ?= meltano[postgres]>=4.4,<5
 # sqlfluff's dbt templater compiles the project, so it needs dbt and an adapter beside it;
 # they live in a venv of their own (dbt's pins would fight the tap's). duckdb as the loader's.
 VENV_DBT ?= .venv-dbt
@@ -32,11 +34,11 @@ $(BIN)/python:
 
 # Stamps re-install when the package metadata changes. The demo needs the tap, the
 # emulator (its own distribution in emulator/) and Meltano; tests and lint also need the [test] extra.
-$(VENV)/.installed-demo: pyproject.toml emulator/pyproject.toml | $(BIN)/python
+$(VENV)/.installed-demo: pyproject.toml emulator/pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e . -e ./emulator '$(MELTANO_SPEC)'
 	touch $@
 
-$(VENV)/.installed: pyproject.toml emulator/pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./emulator '$(MELTANO_SPEC)'
 	touch $@ $(VENV)/.installed-demo
 

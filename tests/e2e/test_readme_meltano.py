@@ -8,7 +8,8 @@ the test starts one and points `TAP_TAILSCALE_API_URL` at it. The only change to
 port: a free one replaces 8765 (in meltano.yml too), so a demo running elsewhere cannot clash.
 
 Needs `meltano` beside this Python (`make test` installs it) and PyPI for `meltano install`.
-The subsections (stream maps, scale-out) need PostgreSQL; tests/e2e/test_meltano.py runs them.
+The subsections need PostgreSQL: tests/e2e/test_meltano.py runs the stream maps, and
+tests/e2e/test_scale_out.py the scale-out blocks.
 """
 
 from __future__ import annotations
