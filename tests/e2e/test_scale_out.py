@@ -227,9 +227,10 @@ def emulator() -> Iterator[GatedEmulator]:
         # gate never really sleeps.
         latency_seconds=1e-6,
     )
-    with GatedEmulator(config) as running:
-        yield running
-        running.release.set()
+    gated = GatedEmulator(config)
+    with gated:
+        yield gated
+        gated.release.set()
 
 
 @pytest.fixture(scope="module")
