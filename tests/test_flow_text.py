@@ -192,8 +192,14 @@ def text_blocks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def _network_settings(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
     start = (NOW - timedelta(hours=6)).isoformat()
+    # A fixed end: two runs compared record for record must not end at two different
+    # wall-clock seconds (their last bookmarks would differ).
     return fast_settings(
-        emulator.url, start_date=start, network_window_seconds=3 * 3600, **overrides
+        emulator.url,
+        start_date=start,
+        end_date=NOW.isoformat(),
+        network_window_seconds=3 * 3600,
+        **overrides,
     )
 
 
