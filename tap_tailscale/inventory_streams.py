@@ -8,14 +8,16 @@ DNS streams key each distinct version, so the same target also keeps their histo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from typing_extensions import override
 
 from tap_tailscale import inventory
+from tap_tailscale.device_listing import DeviceDigest, open_device_list
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.inventory_fetch import DEVICES_SCOPE, device_snapshot, fetch
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, fetch
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
@@ -50,31 +52,39 @@ class InventoryStream(Stream):
         """Fetch the endpoint and yield its records, each with the snapshot's `synced_at`."""
         raise NotImplementedError
 
+    def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        """The snapshot's records. Small snapshots are read whole first, so a failure
+        emits nothing; the devices stream streams its list instead."""
+        return list(self.snapshot(tailnet))
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tailnet = str((context or {}).get("tailnet", "-"))
         name = self.services.tailnet_name(tailnet)
         report = self.services.report
+        emitted = 0
         try:
-            records = list(self.snapshot(tailnet))
+            for record in self.records(tailnet):
+                record["tailnet"] = name
+                emitted += 1
+                yield record
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
             self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
         except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
+            report.records_emitted(self.name, emitted)
             report.tailnet_failed([self.name], tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
             return
-        for record in records:
-            record["tailnet"] = name
-        report.records_emitted(self.name, len(records))
+        report.records_emitted(self.name, emitted)
         report.partition_finished(self.name, tailnet)
-        yield from records
 
     def check_connection(self, tailnet: str) -> str | None:
         """One snapshot request; None if the stream is usable, else why not."""
         try:
-            list(self.snapshot(tailnet))
+            for _ in self.snapshot(tailnet):  # nothing held: the device list is streamed
+                pass
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return str(exc)
         return None
@@ -83,7 +93,7 @@ class InventoryStream(Stream):
         self, objects: Any, shape: Any, tailnet: str, synced_at: str
     ) -> Iterable[dict[str, Any]]:
         """Shape each object of a list body; a malformed one is counted and skipped."""
-        for obj in objects if isinstance(objects, list) else []:
+        for obj in objects if isinstance(objects, list | Iterator) else []:
             try:
                 yield shape(obj, tailnet, synced_at)
             except RejectedEntryError as exc:
@@ -94,18 +104,36 @@ class InventoryStream(Stream):
 
 
 class DevicesStream(InventoryStream):
-    """Every device of the tailnet, with all fields (`fields=all`)."""
+    """Every device of the tailnet, with all fields (`fields=all`), streamed.
+
+    The list is parsed one device at a time and each record goes out at once, so a
+    50,000-device tailnet costs no more memory than a small one. Its digest (names for
+    connection rows, node ids for the per-device streams) is left for later streams.
+    """
 
     name = "devices"
     required_scope = DEVICES_SCOPE
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
-        found = device_snapshot(self.services, tailnet)
-        if isinstance(found, Exception):
-            raise found
-        devices, synced_at = found
-        return self.shaped(devices, inventory.device_record, tailnet, synced_at)
+        with open_device_list(self.services, tailnet) as listing:
+            yield from self.shaped(
+                listing.devices, inventory.device_record, tailnet, listing.synced_at
+            )
+
+    @override
+    def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        with open_device_list(self.services, tailnet) as listing:
+            digest = DeviceDigest(listing.synced_at)
+            devices = _digesting(listing.devices, digest)
+            yield from self.shaped(devices, inventory.device_record, tailnet, listing.synced_at)
+        self.services.device_digests[tailnet] = digest
+
+
+def _digesting(devices: Iterable[Any], digest: DeviceDigest) -> Iterator[Any]:
+    for device in devices:
+        digest.add(device)
+        yield device
 
 
 class _ListStream(InventoryStream):

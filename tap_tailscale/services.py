@@ -37,10 +37,9 @@ class StreamServices:
     views: dict[str, list[Any]] = field(default_factory=dict)
     #: (stream, tailnet) pairs already read this run together with another stream.
     fed: set[tuple[str, str]] = field(default_factory=set)
-    #: Each tailnet's devices (`fields=all`), fetched once per run, or why they could not be.
-    device_lists: dict[str, tuple[list[dict[str, Any]], str] | Exception] = field(
-        default_factory=dict
-    )
+    #: Each tailnet's device digest (device_listing.DeviceDigest), read once per run, or
+    #: why the list could not be read.
+    device_digests: dict[str, Any] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
     #: Names still being asked for while the first windows are read; merged on first use.

@@ -1,0 +1,113 @@
+"""The device list, streamed: one device at a time, never the whole list.
+
+`GET /tailnet/{t}/devices` has no pagination, so a 50,000-device tailnet answers in one
+body of about 100 MB; parsed whole it held 380 MiB. It is read like a log body instead
+(`parsing.iter_log_entries` on its `devices` array), so memory stays flat whatever the
+tailnet's size. What other streams need of a snapshot is kept in a `DeviceDigest`, a
+few hundred bytes a device: the index that names connection peers, and the node ids
+the per-device streams ask about. The first stream of a run to read the list leaves the
+digest for the others, so a run reads the list at most once per stream that emits it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tap_tailscale.errors import TailscaleUserError
+from tap_tailscale.inventory import DeviceIndex
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, open_inventory
+from tap_tailscale.parsing import BodyError, iter_log_entries
+from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetriableError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tap_tailscale.services import StreamServices
+
+logger = logging.getLogger(__name__)
+
+#: What reading the device list can fail with (the stream reports it; enrichment warns).
+LIST_ERRORS = (SkipPartitionError, RetriableError, BodyError, TailscaleUserError)
+
+
+@dataclass
+class DeviceDigest:
+    """What other streams need of one devices snapshot, small at any tailnet size."""
+
+    synced_at: str
+    index: DeviceIndex = field(default_factory=DeviceIndex)
+    #: Every listed device's `nodeId`, in list order (shared-in devices included).
+    node_ids: list[str] = field(default_factory=list)
+
+    def add(self, device: Any) -> None:
+        """Take in one listed device; a malformed one adds nothing."""
+        try:
+            node_id = device.get("nodeId") if hasattr(device, "get") else None
+            if isinstance(node_id, str) and node_id:
+                self.index.add(device)
+                self.node_ids.append(node_id)
+        except RejectedEntryError:  # an unreadable entry: the devices stream counts it
+            return
+
+
+@dataclass
+class DeviceListing:
+    """An open device list: when it was taken, and its devices as they are parsed."""
+
+    synced_at: str
+    devices: Iterator[Any]
+
+
+@contextmanager
+def open_device_list(services: StreamServices, tailnet: str) -> Iterator[DeviceListing]:
+    """GET the tailnet's devices (`fields=all`) and stream them; raise LIST_ERRORS."""
+    with open_inventory(
+        services,
+        f"tailnet/{tailnet}/devices",
+        stream="devices",
+        scope=DEVICES_SCOPE,
+        params={"fields": "all"},
+    ) as body:
+        synced_at = Snapshot(b"", body.headers).taken_at
+        devices = iter_log_entries(
+            body,  # type: ignore[arg-type]
+            max_entry_bytes=services.settings.max_entry_bytes,
+            array="devices",
+            optional=True,  # as before: a body without `devices` lists none
+        )
+        yield DeviceListing(synced_at, devices)
+
+
+def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exception:
+    """The tailnet's device digest, or why the list could not be read; once per run.
+
+    When the `devices` stream has already run, its digest is used; otherwise the list
+    is streamed here, keeping only the digest.
+    """
+    cache = services.device_digests
+    if tailnet not in cache:
+        try:
+            with open_device_list(services, tailnet) as listing:
+                digest = DeviceDigest(listing.synced_at)
+                for device in listing.devices:
+                    digest.add(device)
+            cache[tailnet] = digest
+        except LIST_ERRORS as exc:
+            cache[tailnet] = exc
+    return cache[tailnet]
+
+
+def device_index(services: StreamServices, tailnet: str) -> DeviceIndex | None:
+    """The index that names connection peers; None (names stay null) with one warning."""
+    found = device_digest(services, tailnet)
+    if isinstance(found, DeviceDigest):
+        return found.index
+    logger.warning(
+        "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
+    )
+    return None
