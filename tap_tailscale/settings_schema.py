@@ -248,6 +248,32 @@ SETTINGS: dict = th.PropertiesList(
         ),
     ),
     th.Property(
+        "per_device_concurrency",
+        th.IntegerType(minimum=1, maximum=32),
+        default=4,
+        description=(
+            "How many per-device requests (`device_posture`, `device_invites`: one per "
+            "device) may be in flight at once. Halved on each HTTP 429, down to 1."
+        ),
+    ),
+    th.Property(
+        "inventory_interval_seconds",
+        th.NumberType(minimum=0),
+        default=0,
+        description=(
+            "Least time between two snapshots of each inventory stream (per tailnet). A run "
+            "sooner than this skips the still-fresh snapshot and says so; 0 snapshots every run."
+        ),
+    ),
+    th.Property(
+        "inventory_intervals",
+        th.ObjectType(additional_properties=th.NumberType(minimum=0)),
+        description=(
+            "Per-stream overrides of `inventory_interval_seconds`, e.g. "
+            '`{"device_posture": 86400, "devices": 3600}`.'
+        ),
+    ),
+    th.Property(
         "record_dir",
         th.StringType,
         description=("Save every HTTP exchange here (credentials removed), e.g. for a bug report."),

@@ -14,6 +14,7 @@ from typing_extensions import override
 
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
 from tap_tailscale.derived_streams import DERIVED_STREAMS
+from tap_tailscale.device_streams import DEVICE_DETAIL_STREAMS
 from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
@@ -85,7 +86,10 @@ class TapTailscale(TapInternals):
         services.views = {}
         for stream in logs:
             services.views.setdefault(stream.log_kind, []).append(stream)
-        snapshots = [stream_class(self, services) for stream_class in INVENTORY_STREAMS]
+        snapshots = [
+            stream_class(self, services)
+            for stream_class in (*INVENTORY_STREAMS, *DEVICE_DETAIL_STREAMS)
+        ]
         return [*logs, *snapshots]
 
     @cached_property

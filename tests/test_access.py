@@ -58,7 +58,11 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     assert "admin_audit [tailnet - = example.com]: OK" in lines
     for stream in ("network_connection", "ocsf_audit", "devices", "users", "keys", "policy", "dns"):
         assert f"{stream} [tailnet - = example.com]: OK" in lines
-    assert "11 of 11 stream checks usable." in lines
+    for stream in ("device_posture", "device_invites"):
+        assert f"{stream} [tailnet - = example.com]: OK" in lines
+    checks = sum(line.endswith(": OK") for line in lines)
+    assert checks >= 13
+    assert f"{checks} of {checks} stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
 

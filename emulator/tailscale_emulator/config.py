@@ -24,7 +24,16 @@ KEY_SCOPES = (
     "oauth_keys:read",
     "federated_keys:read",
 )
-INVENTORY_SCOPES = ("devices:core:read", "users:read", *KEY_SCOPES, "policy_file:read", "dns:read")
+# Per-device resources' scopes, refused with the others.
+DEVICE_DETAIL_SCOPES = ("devices:posture_attributes:read", "device_invites:read")
+INVENTORY_SCOPES: tuple[str, ...] = (
+    "devices:core:read",
+    "users:read",
+    *KEY_SCOPES,
+    "policy_file:read",
+    "dns:read",
+)
+INVENTORY_SCOPES += DEVICE_DETAIL_SCOPES
 
 
 def _now_minute() -> datetime:

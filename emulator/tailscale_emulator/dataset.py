@@ -60,6 +60,8 @@ class TailnetConfig:
     deleted_nodes: int = 1
     idle_devices: int = 1
     external_devices: int = 1
+    # When set, the inventory lists this many devices in all (idle devices fill it up).
+    inventory_devices: int | None = None
 
 
 class DatasetSettings(Protocol):

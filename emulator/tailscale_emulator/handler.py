@@ -41,7 +41,7 @@ class Handler(LogsMixin, InventoryMixin, OAuthMixin):
                     tailnet, resource = unquote(inventory.group(1)), inventory.group(2)
                     self._serve_inventory(entry, tailnet, resource, query)
                 elif device is not None:
-                    self._serve_device(entry, unquote(device.group(1)), query)
+                    self._serve_device(entry, unquote(device.group(1)), query, device.group(2))
                 else:
                     raise Reject(404, "not found")
         except Reject as reject:

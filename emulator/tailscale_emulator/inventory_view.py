@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tailscale_emulator import inventory
+from tailscale_emulator.device_details import device_invites, find_device, posture_attributes
 from tailscale_emulator.event_types import POLICY_UPDATE, ConfigFilter
 from tailscale_emulator.hashing import salt_of
 from tailscale_emulator.nodes import domain_of, make_node
@@ -47,16 +48,36 @@ class InventoryView:
         `filters` are the API's exact-match query filters (`tags=tag:ci`, `os=linux`, ...):
         several are ANDed, a repeated one on a list field means "contains all".
         """
+        return list(self.iter_devices(tailnet, fields, filters))
+
+    def iter_devices(
+        self, tailnet: str, fields: str = "all", filters: Mapping[str, list[str]] | None = None
+    ) -> Iterator[JsonDict]:
+        """Like `devices`, made one at a time (a 50,000-device list is never held)."""
         salt, now = self._salt_now(tailnet)
-        found = inventory.devices(salt, tailnet, self.tailnet(tailnet), now, fields)
-        return [d for d in found if _matches(d, filters or {})]
+        found = inventory.iter_devices(salt, tailnet, self.tailnet(tailnet), now, fields)
+        return (d for d in found if _matches(d, filters or {}))
 
     def device(self, tailnet: str, device_id: str, fields: str = "all") -> JsonDict | None:
         """`GET /device/{id}` by `nodeId` or legacy numeric `id`; None once deleted."""
-        return next(
-            (d for d in self.devices(tailnet, fields) if device_id in {d["nodeId"], d["id"]}),
-            None,
-        )
+        salt, now = self._salt_now(tailnet)
+        cfg = self.tailnet(tailnet)
+        place = find_device(salt, tailnet, cfg, device_id)
+        if place is None:
+            return None
+        return inventory.device_at(salt, tailnet, cfg, place, now_ns=now, fields=fields)
+
+    def device_attributes(self, tailnet: str, device_id: str) -> JsonDict | None:
+        """`GET /device/{id}/attributes`: posture attributes and their expiries."""
+        device = self.device(tailnet, device_id)
+        _, now = self._salt_now(tailnet)
+        return None if device is None else posture_attributes(device, now)
+
+    def device_invites(self, tailnet: str, device_id: str) -> list[JsonDict] | None:
+        """`GET /device/{id}/device-invites`: the device's share invites."""
+        device = self.device(tailnet, device_id)
+        _, now = self._salt_now(tailnet)
+        return None if device is None else device_invites(device, now)
 
     def reporting_node_ids(self, tailnet: str) -> list[str]:
         """The `nodeId`s that report network flow logs, deleted devices included."""

@@ -7,6 +7,12 @@ endpoints and call these.
 
 from __future__ import annotations
 
+from tap_tailscale.inventory.device_details import (
+    DEVICE_DETAIL_KEYS,
+    DEVICE_DETAIL_SCHEMAS,
+    invite_records,
+    posture_record,
+)
 from tap_tailscale.inventory.dns import dns_record
 from tap_tailscale.inventory.index import DeviceIndex, DeviceRef, normalize_ip
 from tap_tailscale.inventory.records import (
@@ -25,6 +31,10 @@ from tap_tailscale.inventory.schema import (
     USERS,
 )
 
+# The per-device streams' schemas and keys join the others'.
+SCHEMAS.update(DEVICE_DETAIL_SCHEMAS)
+KEY_PROPERTIES.update(DEVICE_DETAIL_KEYS)
+
 __all__ = [
     "DEVICES",
     "DNS",
@@ -37,8 +47,10 @@ __all__ = [
     "DeviceRef",
     "device_record",
     "dns_record",
+    "invite_records",
     "key_record",
     "normalize_ip",
     "policy_record",
+    "posture_record",
     "user_record",
 ]
