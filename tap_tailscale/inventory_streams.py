@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream
 from typing_extensions import override
 
-from tap_tailscale import inventory
+from tap_tailscale import cadence, inventory
 from tap_tailscale.device_listing import DeviceDigest, open_device_list
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
 from tap_tailscale.inventory_fetch import DEVICES_SCOPE, fetch
@@ -22,9 +22,11 @@ from tap_tailscale.parsing import BodyError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
+from tap_tailscale.timeutil import format_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -60,6 +62,10 @@ class InventoryStream(Stream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tailnet = str((context or {}).get("tailnet", "-"))
+        state = self.get_context_state(context)
+        started = self.services.wall_clock()
+        if self._still_fresh(tailnet, state, started):
+            return
         name = self.services.tailnet_name(tailnet)
         report = self.services.report
         emitted = 0
@@ -79,6 +85,24 @@ class InventoryStream(Stream):
             return
         report.records_emitted(self.name, emitted)
         report.partition_finished(self.name, tailnet)
+        cadence.mark_snapshot(state, started)
+
+    def _still_fresh(self, tailnet: str, state: dict[str, Any], now: datetime) -> bool:
+        """True (and said) when the last snapshot is younger than the stream's interval."""
+        interval = self.services.settings.snapshot_interval(self.name)
+        due = cadence.fresh_until(state, interval, now)
+        if due is None:
+            return False
+        taken = str(state.get(cadence.SNAPSHOT_KEY))
+        self.services.report.snapshot_fresh(self.name, tailnet, taken, format_timestamp(due))
+        self.logger.info(
+            "%s [tailnet %s]: the snapshot taken %s is still fresh; next after %s.",
+            self.name,
+            tailnet,
+            taken,
+            format_timestamp(due),
+        )
+        return True
 
     def check_connection(self, tailnet: str) -> str | None:
         """One snapshot request; None if the stream is usable, else why not."""

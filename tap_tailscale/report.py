@@ -29,6 +29,8 @@ class RunReport:
     _failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     #: (stream, tailnet) partitions that finished without an error.
     finished: set[tuple[str, str]] = field(default_factory=set)
+    #: Inventory snapshots skipped because the last one is still fresh.
+    fresh: list[str] = field(default_factory=list)
 
     def window_done(self, stream: str, new: int, reread: int) -> None:
         """Count a completed window: records past the old bookmark, and overlap re-reads."""
@@ -68,6 +70,10 @@ class RunReport:
             for name, (names, first) in self._failed.items()
         ]
 
+    def snapshot_fresh(self, stream: str, tailnet: str, taken: str, due: str) -> None:
+        """Note an inventory snapshot skipped because the last one is still fresh."""
+        self.fresh.append(f"{stream} [tailnet {tailnet}] (taken {taken}, next after {due})")
+
     def partition_finished(self, stream: str, tailnet: str) -> None:
         """Note a (stream, tailnet) that read its whole range (or had nothing to read)."""
         self.finished.add((stream, tailnet))
@@ -87,7 +93,10 @@ class RunReport:
             for name in streams
         ]
         level = logging.WARNING if sum(self.rejected.values()) else logging.INFO
-        return level, "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
+        line = "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
+        if self.fresh:
+            line += " Snapshots still fresh, not taken again: " + "; ".join(self.fresh) + "."
+        return level, line
 
     def log(self, streams: Iterable[str], logger: logging.Logger) -> None:
         """Log the summary, then one warning per skipped or failed partition."""

@@ -10,9 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tap_tailscale.timeutil import utc_now
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Future
+    from datetime import datetime
 
     import requests
 
@@ -33,6 +36,8 @@ class StreamServices:
     #: Monotonic seconds, for request deadlines; injectable in tests.
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: The wall clock inventory cadence is measured by; injectable in tests.
+    wall_clock: Callable[[], datetime] = utc_now
     #: The streams of each log (configuration, network), in sync order.
     views: dict[str, list[Any]] = field(default_factory=dict)
     #: (stream, tailnet) pairs already read this run together with another stream.
