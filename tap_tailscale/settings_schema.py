@@ -249,7 +249,8 @@ SETTINGS: dict = th.PropertiesList(
     ),
     th.Property(
         "per_device_concurrency",
-        th.IntegerType(minimum=1, maximum=32),
+        # At most the HTTP session's pool of 10 connections, so none is thrown away.
+        th.IntegerType(minimum=1, maximum=10),
         default=4,
         description=(
             "How many per-device requests (`device_posture`, `device_invites`: one per "
