@@ -348,3 +348,15 @@ def test_a_failed_snapshot_is_not_marked_fresh(make_emulator: Any) -> None:
     devices_state = states[-1]["bookmarks"].get("devices", {}) if states else {}
     assert "last_snapshot_at" not in json.dumps(devices_state)
     assert "last_snapshot_at" in json.dumps(states[-1]["bookmarks"]["users"])
+
+
+def test_inventory_devices_flag_sets_the_total() -> None:
+    from tailscale_emulator.cli import _parser, build_config  # noqa: PLC0415 - private parser
+
+    config = build_config(_parser().parse_args(["--inventory-devices", "3000", "--nodes", "5"]))
+    (tailnet,) = config.tailnets.values()
+    assert tailnet.inventory_devices == 3000
+    emulator = Emulator(config)
+    ids = [d["nodeId"] for d in emulator.dataset.iter_devices(next(iter(config.tailnets)))]
+    # Shared-in devices are numbered past every own device: no id is listed twice.
+    assert len(ids) == len(set(ids)) == 3000
