@@ -127,6 +127,7 @@ class PerDeviceStream(InventoryStream):
             yield from self._shaped(answer, node_id, tailnet, synced_at, progress)
             progress.tick(limit, final=progress.done + 1 == progress.total)
         if progress.failed:
+            self.snapshot_complete = False
             reason = (
                 f"{progress.failed} of {progress.total} devices could not be read "
                 f"(first: {progress.first_failure}); the others were"

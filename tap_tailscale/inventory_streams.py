@@ -39,6 +39,8 @@ class InventoryStream(Stream):
 
     #: The OAuth scope the endpoint needs, named when it is missing.
     required_scope: ClassVar[str]
+    #: False once part of the current snapshot could not be read (a per-device failure).
+    snapshot_complete = True
 
     def __init__(self, tap: Tap, services: StreamServices) -> None:
         self.services = services
@@ -69,6 +71,7 @@ class InventoryStream(Stream):
         name = self.services.tailnet_name(tailnet)
         report = self.services.report
         emitted = 0
+        self.snapshot_complete = True
         try:
             for record in self.records(tailnet):
                 record["tailnet"] = name
@@ -85,7 +88,8 @@ class InventoryStream(Stream):
             return
         report.records_emitted(self.name, emitted)
         report.partition_finished(self.name, tailnet)
-        cadence.mark_snapshot(state, started)
+        if self.snapshot_complete:  # a partial one is taken again next run
+            cadence.mark_snapshot(state, started)
 
     def _still_fresh(self, tailnet: str, state: dict[str, Any], now: datetime) -> bool:
         """True (and said) when the last snapshot is younger than the stream's interval."""

@@ -106,7 +106,8 @@ def test_one_failing_device_is_counted_and_the_others_are_read(
 
     emulator.dataset.device_attributes = attributes  # answers 404 Device not found
     caplog.set_level(logging.INFO)
-    run = run_tap(fast_settings(emulator.url), streams=("device_posture",))
+    settings = fast_settings(emulator.url, inventory_interval_seconds=3600)
+    run = run_tap(settings, streams=("device_posture",))
     assert run.error is None, run.stderr[-2000:]
     read = [r["nodeId"] for r in run.records["device_posture"]]
     assert read == [d["nodeId"] for d in devices if d["nodeId"] != broken]
@@ -114,6 +115,8 @@ def test_one_failing_device_is_counted_and_the_others_are_read(
     assert any(f"device {broken} could not be read" in m for m in messages)
     assert any("1 of 20 devices could not be read" in m for m in messages)
     assert any("20 of 20 devices read, 1 failed" in m for m in messages)
+    # A partial snapshot is not marked fresh: the next run asks every device again.
+    assert "last_snapshot_at" not in json.dumps(run.states)
 
 
 def test_a_missing_devices_scope_skips_the_per_device_streams(

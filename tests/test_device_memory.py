@@ -47,7 +47,8 @@ def _run(url: str, streams: tuple[str, ...], tmp_path: Path) -> tuple[float, str
             [*tap, "--catalog", str(tmp_path / "catalog.json")], stdout=sink, stderr=err
         )
         _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, log.read_text()[-3000:]
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    assert process.returncode == 0, log.read_text()[-3000:]
     return usage.ru_maxrss / 1024, log.read_text()
 
 
