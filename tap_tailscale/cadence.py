@@ -3,9 +3,10 @@
 Log streams run every few minutes; refetching 50,000 devices and 100,000 per-device
 answers as often is neither polite nor needed. Each inventory stream keeps, in its
 partition's state, when its last complete snapshot of the tailnet was taken
-(`last_snapshot_at`). A run sooner than the stream's interval after it skips the
-snapshot and says so in the run summary; a snapshot that failed or was skipped for a
-missing scope records nothing, so the next run tries again.
+(`last_snapshot_at`, the snapshot's `synced_at`). A run sooner than the stream's
+interval after it skips the snapshot and says so in the run summary; a snapshot that
+failed, was partial or was skipped for a missing scope records nothing, so the next run
+tries again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def fresh_until(state: Mapping[str, Any], interval: timedelta, now: datetime) ->
     return due if now < due else None
 
 
-def mark_snapshot(state: MutableMapping[str, Any], taken: datetime) -> None:
-    """Record a complete snapshot taken at `taken`."""
-    state[SNAPSHOT_KEY] = format_timestamp(taken)
+def mark_snapshot(state: MutableMapping[str, Any], taken: datetime | str) -> None:
+    """Record a complete snapshot taken at `taken`: its records' `synced_at` (the API's
+    own time, so a replayed run writes the same state), or the run's clock when it held
+    no record."""
+    state[SNAPSHOT_KEY] = taken if isinstance(taken, str) else format_timestamp(taken)

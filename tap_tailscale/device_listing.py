@@ -20,12 +20,14 @@ from tap_tailscale.errors import TailscaleUserError
 from tap_tailscale.inventory import DeviceIndex
 from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, open_inventory
 from tap_tailscale.parsing import BodyError, iter_log_entries
+from tap_tailscale.readahead import new_spool
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import BinaryIO
 
     from tap_tailscale.services import StreamServices
 
@@ -64,8 +66,20 @@ class DeviceListing:
 
 
 @contextmanager
-def open_device_list(services: StreamServices, tailnet: str) -> Iterator[DeviceListing]:
-    """GET the tailnet's devices (`fields=all`) and stream them; raise LIST_ERRORS."""
+def open_device_list(
+    services: StreamServices, tailnet: str, *, keep: BinaryIO | None = None
+) -> Iterator[DeviceListing]:
+    """Stream the tailnet's devices (`fields=all`); raise LIST_ERRORS.
+
+    A body kept earlier this run for the `devices` stream is read instead of asking
+    again. With `keep`, the body is also copied there as it is read.
+    """
+    kept = services.device_bodies.pop(tailnet, None)
+    if kept is not None:
+        synced_at, spool = kept
+        with spool:
+            yield DeviceListing(synced_at, _devices(services, spool))
+        return
     with open_inventory(
         services,
         f"tailnet/{tailnet}/devices",
@@ -74,31 +88,55 @@ def open_device_list(services: StreamServices, tailnet: str) -> Iterator[DeviceL
         params={"fields": "all"},
     ) as body:
         synced_at = Snapshot(b"", body.headers).taken_at
-        devices = iter_log_entries(
-            body,  # type: ignore[arg-type]
-            max_entry_bytes=services.settings.max_entry_bytes,
-            array="devices",
-            optional=True,  # as before: a body without `devices` lists none
-        )
-        yield DeviceListing(synced_at, devices)
+        source: Any = body if keep is None else _Tee(body, keep)
+        yield DeviceListing(synced_at, _devices(services, source))
+
+
+def _devices(services: StreamServices, body: Any) -> Iterator[Any]:
+    return iter_log_entries(
+        body,
+        max_entry_bytes=services.settings.max_entry_bytes,
+        array="devices",
+        optional=True,  # as before: a body without `devices` lists none
+    )
+
+
+class _Tee:
+    """A body that copies what is read from it into a spool."""
+
+    def __init__(self, body: Any, spool: BinaryIO) -> None:
+        self._body = body
+        self._spool = spool
+
+    def read(self, size: int = -1, decode_content: bool = True) -> bytes:
+        chunk: bytes = self._body.read(size, decode_content=decode_content)
+        self._spool.write(chunk)
+        return chunk
 
 
 def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exception:
     """The tailnet's device digest, or why the list could not be read; once per run.
 
     When the `devices` stream has already run, its digest is used; otherwise the list
-    is streamed here, keeping only the digest.
+    is streamed here, keeping only the digest, and, when the `devices` stream will run
+    later in this run, the body in a spool (on disk past a few MiB), so it is read once.
     """
     cache = services.device_digests
     if tailnet not in cache:
+        keep = new_spool() if services.device_list_wanted else None
         try:
-            with open_device_list(services, tailnet) as listing:
+            with open_device_list(services, tailnet, keep=keep) as listing:
                 digest = DeviceDigest(listing.synced_at)
                 for device in listing.devices:
                     digest.add(device)
             cache[tailnet] = digest
+            if keep is not None:
+                keep.seek(0)
+                services.device_bodies[tailnet] = (digest.synced_at, keep)
         except LIST_ERRORS as exc:
             cache[tailnet] = exc
+            if keep is not None:
+                keep.close()
     return cache[tailnet]
 
 

@@ -66,6 +66,7 @@ class InventoryStream(Stream):
         tailnet = str((context or {}).get("tailnet", "-"))
         state = self.get_context_state(context)
         started = self.services.wall_clock()
+        taken: str | None = None  # the snapshot's own time: its records' synced_at
         if self._still_fresh(tailnet, state, started):
             return
         name = self.services.tailnet_name(tailnet)
@@ -76,6 +77,7 @@ class InventoryStream(Stream):
             for record in self.records(tailnet):
                 record["tailnet"] = name
                 emitted += 1
+                taken = taken or record.get("synced_at")
                 yield record
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
@@ -89,7 +91,7 @@ class InventoryStream(Stream):
         report.records_emitted(self.name, emitted)
         report.partition_finished(self.name, tailnet)
         if self.snapshot_complete:  # a partial one is taken again next run
-            cadence.mark_snapshot(state, started)
+            cadence.mark_snapshot(state, taken or started)
 
     def _still_fresh(self, tailnet: str, state: dict[str, Any], now: datetime) -> bool:
         """True (and said) when the last snapshot is younger than the stream's interval."""

@@ -45,6 +45,10 @@ class StreamServices:
     #: Each tailnet's device digest (device_listing.DeviceDigest), read once per run, or
     #: why the list could not be read.
     device_digests: dict[str, Any] = field(default_factory=dict)
+    #: Whether the `devices` stream is selected: a list read earlier for another stream
+    #: is then kept (`device_bodies`: tailnet -> (synced_at, spool)) for it to read.
+    device_list_wanted: bool = False
+    device_bodies: dict[str, Any] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
     #: Names still being asked for while the first windows are read; merged on first use.

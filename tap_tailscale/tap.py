@@ -122,6 +122,7 @@ class TapTailscale(TapInternals):
     def before_sync(self) -> None:
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
+        self.services.device_list_wanted = self.streams["devices"].selected
         self.resolve_tailnets(in_background=True)
 
     def resolve_tailnets(self, *, in_background: bool = False) -> None:

@@ -307,7 +307,8 @@ def _run_at(
 def test_a_second_run_within_the_interval_skips_fresh_snapshots(
     emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    # The mark is the snapshot's own time (the API's Date), so the clock starts at now.
+    start = datetime.now(UTC)
     now = [start]
     config = fast_settings(
         emulator.url, inventory_interval_seconds=3600, inventory_intervals={"users": 60}
@@ -326,16 +327,18 @@ def test_a_second_run_within_the_interval_skips_fresh_snapshots(
     streams, state, summary = sync()
     assert streams == {"devices", "users", "device_posture"}
     assert "still fresh" not in summary
+    taken = state["bookmarks"]["devices"]["partitions"][0]["last_snapshot_at"]
+    assert abs(datetime.fromisoformat(taken[:26]).replace(tzinfo=UTC) - start) < timedelta(
+        minutes=5
+    )
     now[0] = start + timedelta(minutes=30)
     streams, state, summary = sync()
     assert streams == {"users"}  # its own interval (60 s) has passed
     assert "Snapshots still fresh, not taken again: " in summary
-    taken = "[tailnet -] (taken 2026-03-01T12:00:00.000000000Z, next after"
-    assert f"devices {taken}" in summary
-    assert f"device_posture {taken}" in summary
+    assert f"devices [tailnet -] (taken {taken}, next after" in summary
+    assert "device_posture [tailnet -] (taken" in summary
     assert "users [tailnet" not in summary
-    assert "next after 2026-03-01T13:00:00" in summary
-    now[0] = start + timedelta(hours=1)
+    now[0] = start + timedelta(hours=1, minutes=5)
     streams, state, summary = sync()
     assert streams == {"devices", "users", "device_posture"}
     assert "still fresh" not in summary
@@ -363,3 +366,20 @@ def test_inventory_devices_flag_sets_the_total() -> None:
     ids = [d["nodeId"] for d in emulator.dataset.iter_devices(next(iter(config.tailnets)))]
     # Shared-in devices are numbered past every own device: no id is listed twice.
     assert len(ids) == len(set(ids)) == 3000
+
+
+def test_the_device_list_is_read_once_for_enrichment_and_the_devices_stream(
+    make_emulator: Any,
+) -> None:
+    emulator = make_emulator(tailnets={TAILNET: TailnetConfig(inventory_devices=300)})
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    window = {"start_date": (now - timedelta(hours=2)).isoformat(), "end_date": now.isoformat()}
+    streams = ("network_connection", "devices", "device_posture")
+    run = run_tap(fast_settings(emulator.url, **window), streams=streams)
+    assert run.error is None, run.stderr[-2000:]
+    lists = [r for r in emulator.requests if r.path.endswith("/devices")]
+    assert len(lists) == 1
+    devices = emulator.dataset.devices(TAILNET)
+    assert [r["nodeId"] for r in run.records["devices"]] == [d["nodeId"] for d in devices]
+    assert len(run.records["device_posture"]) == 300
+    assert any(r.get("peer_name") for r in run.records["network_connection"])
