@@ -6,7 +6,8 @@ body of about 100 MB; parsed whole it held 380 MiB. It is read like a log body i
 tailnet's size. What other streams need of a snapshot is kept in a `DeviceDigest`, a
 few hundred bytes a device: the index that names connection peers, and the node ids
 the per-device streams ask about. The first stream of a run to read the list leaves the
-digest for the others, so a run reads the list at most once per stream that emits it.
+digest for the others; if that is not the `devices` stream and `devices` is selected, it
+also leaves the body in a spool for it, so a run reads the list once.
 """
 
 from __future__ import annotations
