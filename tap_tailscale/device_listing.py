@@ -43,16 +43,24 @@ class DeviceDigest:
     """What other streams need of one devices snapshot, small at any tailnet size."""
 
     synced_at: str
-    index: DeviceIndex = field(default_factory=DeviceIndex)
+    #: Names for connection rows; None when no connection stream is selected (it is
+    #: most of the digest's memory).
+    index: DeviceIndex | None = field(default_factory=DeviceIndex)
     #: Every listed device's `nodeId`, in list order (shared-in devices included).
     node_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_run(cls, services: StreamServices, synced_at: str) -> DeviceDigest:
+        """An empty digest holding what this run's selected streams need."""
+        return cls(synced_at, DeviceIndex() if services.device_index_wanted else None)
 
     def add(self, device: Any) -> None:
         """Take in one listed device; a malformed one adds nothing."""
         try:
             node_id = device.get("nodeId") if hasattr(device, "get") else None
             if isinstance(node_id, str) and node_id:
-                self.index.add(device)
+                if self.index is not None:
+                    self.index.add(device)
                 self.node_ids.append(node_id)
         except RejectedEntryError:  # an unreadable entry: the devices stream counts it
             return
@@ -127,7 +135,7 @@ def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exce
         keep = new_spool() if services.device_list_wanted else None
         try:
             with open_device_list(services, tailnet, keep=keep) as listing:
-                digest = DeviceDigest(listing.synced_at)
+                digest = DeviceDigest.for_run(services, listing.synced_at)
                 for device in listing.devices:
                     digest.add(device)
             cache[tailnet] = digest
@@ -144,8 +152,12 @@ def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exce
 def device_index(services: StreamServices, tailnet: str) -> DeviceIndex | None:
     """The index that names connection peers; None (names stay null) with one warning."""
     found = device_digest(services, tailnet)
-    if isinstance(found, DeviceDigest):
+    if isinstance(found, DeviceDigest) and found.index is not None:
         return found.index
+    if isinstance(found, DeviceDigest):  # not wanted at the start of the run: build it now
+        services.device_digests.pop(tailnet)
+        services.device_index_wanted = True
+        return device_index(services, tailnet)
     logger.warning(
         "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
     )

@@ -154,7 +154,7 @@ class DevicesStream(InventoryStream):
     @override
     def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
         with open_device_list(self.services, tailnet) as listing:
-            digest = DeviceDigest(listing.synced_at)
+            digest = DeviceDigest.for_run(self.services, listing.synced_at)
             devices = _digesting(listing.devices, digest)
             yield from self.shaped(devices, inventory.device_record, tailnet, listing.synced_at)
         self.services.device_digests[tailnet] = digest

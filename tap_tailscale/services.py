@@ -48,6 +48,8 @@ class StreamServices:
     #: Whether the `devices` stream is selected: a list read earlier for another stream
     #: is then kept (`device_bodies`: tailnet -> (synced_at, spool)) for it to read.
     device_list_wanted: bool = False
+    #: Whether a selected stream names connection peers from the device index.
+    device_index_wanted: bool = True
     device_bodies: dict[str, Any] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
