@@ -383,3 +383,23 @@ def test_the_device_list_is_read_once_for_enrichment_and_the_devices_stream(
     assert [r["nodeId"] for r in run.records["devices"]] == [d["nodeId"] for d in devices]
     assert len(run.records["device_posture"]) == 300
     assert any(r.get("peer_name") for r in run.records["network_connection"])
+
+
+def test_no_invite_link_reaches_a_recording(emulator: Emulator, tmp_path: Any) -> None:
+    config = fast_settings(emulator.url, record_dir=str(tmp_path))
+    run = run_tap(config, streams=("device_invites",))
+    assert run.error is None
+    sent = [
+        invite["inviteUrl"]
+        for device in emulator.dataset.devices(TAILNET)
+        for invite in emulator.dataset.device_invites(TAILNET, device["nodeId"]) or []
+    ]
+    assert sent
+    recorded = "".join(path.read_text(errors="replace") for path in tmp_path.iterdir())
+    assert "inviteUrl" in recorded
+    for url in sent:
+        assert url.rsplit("/", 1)[1] not in recorded
+    replayed = run_tap(
+        fast_settings(emulator.url, replay_dir=str(tmp_path)), streams=("device_invites",)
+    )
+    assert replayed.records == run.records
