@@ -19,6 +19,7 @@ from typing_extensions import override
 
 from tap_tailscale import inventory
 from tap_tailscale.device_listing import DeviceDigest, device_digest
+from tap_tailscale.errors import AuthenticationError
 from tap_tailscale.fan_out import AdaptiveLimit, fan_out
 from tap_tailscale.inventory_fetch import Snapshot, fetch
 from tap_tailscale.inventory_streams import InventoryStream
@@ -112,8 +113,8 @@ class PerDeviceStream(InventoryStream):
         first = digest.node_ids[0]
         try:
             probe: Snapshot | Exception = self._ask(first, limit)
-        except SkipPartitionError:
-            raise  # the scope is missing: one warning for the stream, not one per device
+        except (SkipPartitionError, AuthenticationError):
+            raise  # a missing scope or a dead credential: once for the stream, not per device
         except Exception as exc:
             probe = exc
         synced_at = probe.taken_at if isinstance(probe, Snapshot) else digest.synced_at
