@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 API_KEY = "emulator-demo-key"
-MIB = 1024 * 1024
 RSS_LIMIT_MIB = 100.0
 RATIO_LIMIT = 1.0
 SMOKE_RATIO_LIMIT = 3.0

@@ -115,7 +115,7 @@ def main() -> int:
     config = EmulatorConfig(
         tailnets={"example.com": TailnetConfig(inventory_devices=options.devices)}
     )
-    runs = [("devices",)]
+    runs: list[tuple[str, ...]] = [("devices",)]
     if not options.skip_per_device:
         runs.append(("devices", *PER_DEVICE))
     ok = True

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from history_rules import history_markdown
+
 from tap_tailscale.admin_audit.actions import (
     AUTH_PROVIDER_ACTION,
     AUTH_PROVIDER_PROPERTY,
@@ -18,22 +21,33 @@ from tap_tailscale.admin_audit.actions import (
     EVENT_ROWS,
     EXTRA_ROWS,
     FAMILY_ROWS,
+    LIVE_ROWS,
 )
 from tap_tailscale.admin_audit.rules import RULES
-from tap_tailscale.admin_audit.severity import HIGH_ACTIONS, MEDIUM_ACTIONS, default_severity
+from tap_tailscale.admin_audit.severity import (
+    HARDENING_EVENTS,
+    HIGH_ACTIONS,
+    MEDIUM_ACTIONS,
+    default_severity,
+)
 from tap_tailscale.admin_audit.summary import (
     AUTH_PROVIDER_TEMPLATE,
     PASSIVE_TEMPLATES,
     fill,
     to_past,
 )
+from tap_tailscale.posture_rules import RULES as POSTURE_RULES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-HEADER = "<!-- Generated from tap_tailscale/admin_audit by scripts/gen_docs.py; do not edit. -->"
+HEADER = (
+    "<!-- Generated from tap_tailscale/admin_audit and transform/dbt_project.yml by "
+    "scripts/gen_docs.py; do not edit. -->"
+)
 _FIELDS = {
+    "kind": "*key kind*",
     "t": "*target*",
     "tid": "*target*",
     "prop": "*property*",
@@ -63,6 +77,10 @@ def _severity_section() -> list[str]:
         f"| high | {_codes(HIGH_ACTIONS)} |",
         f"| medium | {_codes(MEDIUM_ACTIONS)}, and any other `*:delete` or `*:remove` |",
         "| info | everything else |",
+        "",
+        f"Events that switch a protection on are info: {_codes(HARDENING_EVENTS)}. "
+        "`acl:update` is info by itself: an ACL change is as severe as the access it "
+        "opens, which the TS-ACL rules read from the access diff (docs/detections.md).",
         "",
         "A record's `severity` is the highest of this base severity and the severities of",
         "its `findings` (docs/detections.md).",
@@ -94,7 +112,27 @@ def _event_rows() -> list[str]:
         else:
             summary = _doc_summary(row.template, PASSIVE_TEMPLATES.get(row.event))
         lines.append(
-            f"| `{row.event}` | `{row.action}` | {default_severity(row.action)} | {summary} |"
+            f"| `{row.event}` | `{row.action}` | {default_severity(row.action, row.event)} "
+            f"| {summary} |"
+        )
+    return lines
+
+
+def _live_rows() -> list[str]:
+    lines = [
+        "",
+        f"## Event values seen in live logs ({len(LIVE_ROWS)} beyond the spec)",
+        "",
+        "The live API sends event values that the spec's enums do not list. These are "
+        "mapped like the spec's own, with no TS-GEN-002 finding.",
+        "",
+        "| Tailscale event | Normalized action | Default severity | Summary | Source |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in LIVE_ROWS:
+        lines.append(
+            f"| `{row.event}` | `{row.action}` | {default_severity(row.action)} | "
+            f"{_doc_summary(row.template, None)} | {row.source} |"
         )
     return lines
 
@@ -144,12 +182,17 @@ _OTHER_FIELDS = (
     "unified diff (`old` -> `new`) of the two policies parsed as JSON or HuJSON and "
     "pretty-printed with two-space indentation, or of the raw text when either does "
     "not parse. It is empty when the policies are equivalent.",
-    "- `policy_changes` is set for `ACL` changes when both policies parse: per section, "
-    "what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
-    "`nodeAttrs`, `postures`) have `added` and `removed` entries (an edited entry is one "
-    "of each); map sections (`tagOwners`, `groups`, `hosts`, `autoApprovers`) have "
+    "- `policy_changes` is set for `ACL` changes when `new` is present and both policies "
+    "parse (no `old` is a first policy, compared with one that allows nothing): per "
+    "section, what changed. List sections (`acls`, `grants`, `ssh`, `tests`, `sshTests`, "
+    "`nodeAttrs`) have `added` and `removed` entries (an edited entry is one of each); map "
+    "sections (`tagOwners`, `groups`, `hosts`, `ipsets`, `postures`, `autoApprovers`) have "
     "`added`, `removed` and `changed` keys; `other_keys` names other top-level keys that "
-    "changed. Sections without a change are left out.",
+    "changed. `became_reachable` and `no_longer_reachable` list, in reviewer words, the "
+    "access the change opened and closed (after expanding groups, tag owners, autogroups, "
+    "hosts and IP sets), e.g. `group:eng (now with mallory@example.com) → tag:prod:443, "
+    "was not reachable`; at most 50 sentences each, then a count. Sections without a "
+    "change are left out.",
 )
 
 
@@ -167,6 +210,7 @@ def actions_markdown() -> str:
         "",
         *_severity_section(),
         *_event_rows(),
+        *_live_rows(),
         *_other_rows(),
         "",
         "Refinement by value: `USER.UPDATE.USER_ROLE` whose `new` value is `owner` is "
@@ -188,9 +232,9 @@ def _condition(rule: object) -> str:
     description = getattr(rule, "description", "")
     when = getattr(rule, "when", None)
     if description:
-        return description
+        return str(description)
     if when is not None and when.__doc__:
-        return when.__doc__.strip().splitlines()[0]
+        return str(when.__doc__).strip().splitlines()[0]
     return "Any such event."
 
 
@@ -205,6 +249,30 @@ def _rule_rows() -> list[str]:
         lines.append(
             f"| {rule.rule_id} | {rule.title} | {rule.severity} | {attack} | {events} | "
             f"{_condition(rule)} |"
+        )
+    return lines
+
+
+def _posture_section() -> list[str]:
+    lines = [
+        f"## Posture findings ({len(POSTURE_RULES)})",
+        "",
+        "The `posture_findings` stream holds one row per rule below and subject (tailnet, "
+        "log type, webhook, integration, invite, key or device) that fails it in this run's "
+        "snapshots, keyed by `finding_id` (stable while the finding holds), with the same "
+        "`rule_id`, `title`, `severity` and `attack` columns. A value the API did not send "
+        "raises nothing; a snapshot the credential cannot read leaves its rules unevaluated "
+        "and says so in one warning. Thresholds are the `posture_*` settings, and "
+        "`severity_overrides` re-rates or switches off these rules too (`rule:TS-PST-012`).",
+        "",
+        "| Rule | Title | Severity | ATT&CK | Reads | Fires when |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for rule in POSTURE_RULES:
+        attack = ", ".join(rule.attack) or "-"
+        lines.append(
+            f"| {rule.rule_id} | {rule.title} | {rule.severity} | {attack} | "
+            f"`{rule.source}` | {rule.description} |"
         )
     return lines
 
@@ -238,10 +306,10 @@ _COMPARISON = (
     "(re-rate it with `rule:TS-SET-003`).",
     "- **Unknown event types**: public sets match known strings only, so a new event "
     "passes silently. Here every event outside the action table carries TS-GEN-002.",
-    "- **Not covered here**: Sentinel's network analytics (beaconing, DERP relay surges, "
-    "large transfers, fan-out, unexpected exit-node egress) work on flow logs in the SIEM; "
-    "this tap delivers those flows (and OCSF Network Activity) for such queries but ships "
-    "no flow detections.",
+    "- **Rules that need history** (Sentinel's network analytics such as DERP relay surges, "
+    "large transfers, fan-out and unexpected exit-node egress, and its inventory and "
+    "first-seen hunting queries) cannot run on one event: they are the TS-H rules of the "
+    "dbt project, below.",
 )
 
 
@@ -266,7 +334,11 @@ def detections_markdown() -> str:
         "",
         *_rule_rows(),
         "",
+        *_posture_section(),
+        "",
         *_COMPARISON,
+        "",
+        *history_markdown(),
         "",
     ]
     return "\n".join(lines)

@@ -3,19 +3,23 @@
     python scripts/update_readme.py          # rewrite README.md in place
     python scripts/update_readme.py --check  # exit 1 if README.md is stale
 
-Section: the settings table, taken from `tap-tailscale --about --format=markdown` (only its
+Sections: the settings table, taken from `tap-tailscale --about --format=markdown` (only its
 `| Setting ...` rows, so the heading and text around them do not matter), so it cannot drift
-from the code. The admin_audit action table lives in docs/admin-audit-actions.md.
+from the code; and the module map, one row per package or module of tap_tailscale with the
+first sentence of its docstring (`python scripts/update_readme.py --module-map` rewrites only
+that section). The admin_audit action table lives in docs/admin-audit-actions.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+PACKAGE = README.parent / "tap_tailscale"
 
 
 def settings_table() -> str:
@@ -34,6 +38,27 @@ def settings_table() -> str:
     return "\n".join(lines[start:end])
 
 
+def _role(path: Path) -> str:
+    """The first sentence of a module's docstring: what it holds, in one line."""
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    paragraph = " ".join(docstring.split("\n\n")[0].split())
+    if not paragraph:
+        raise SystemExit(f"{path.relative_to(README.parent)} has no docstring to describe it")
+    sentence = paragraph.split(". ")[0].rstrip(".")
+    return sentence.replace("|", "\\|")
+
+
+def module_map() -> str:
+    """A table of tap_tailscale's packages and top-level modules, from their docstrings."""
+    rows = ["| package or module | what it holds |", "|---|---|"]
+    for path in sorted(PACKAGE.iterdir()):
+        if path.is_dir() and (path / "__init__.py").exists():
+            rows.append(f"| `{path.name}/` | {_role(path / '__init__.py')} |")
+        elif path.suffix == ".py" and path.stem not in {"__init__", "__main__"}:
+            rows.append(f"| `{path.name}` | {_role(path)} |")
+    return "\n".join(rows)
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     begin, finish = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     head, found, rest = text.partition(begin)
@@ -45,16 +70,20 @@ def replace_section(text: str, name: str, body: str) -> str:
     return f"{head}{begin}\n{body}\n{finish}{tail}"
 
 
-def render(text: str) -> str:
-    return replace_section(text, "settings", settings_table())
+def render(text: str, *, settings: bool = True) -> str:
+    text = replace_section(text, "module-map", module_map())
+    return replace_section(text, "settings", settings_table()) if settings else text
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if README.md is stale")
+    parser.add_argument(
+        "--module-map", action="store_true", help="only the module map (no SDK run needed)"
+    )
     arguments = parser.parse_args()
     current = README.read_text()
-    wanted = render(current)
+    wanted = render(current, settings=not arguments.module_map)
     if arguments.check:
         if wanted != current:
             print("README.md is stale: run `python scripts/update_readme.py`", file=sys.stderr)

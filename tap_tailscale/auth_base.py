@@ -190,6 +190,14 @@ class TailscaleAuthenticator(APIAuthenticatorBase):
         """Obtain a new token after a 401. Returns False when there is nothing to refresh."""
         return False
 
+    @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        """The scopes the credential holds, when the API said so; None when unknown.
+
+        An API access token has no scopes: it carries its owner's rights.
+        """
+        return None
+
     def secret_values(self) -> list[str]:
         """Every secret known now, for redaction of logs and messages."""
         return []

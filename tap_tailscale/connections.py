@@ -91,7 +91,8 @@ def _split(text: str) -> _Address:
         if not colon or ":" in host:  # no port, or a bare IPv6 address
             host, port = text, ""
     number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
-    return normalize_ip(host), number if number is not None and number <= 65535 else None
+    # `:0` is how the API writes "no port" (ICMP, TSMP, every physical source).
+    return normalize_ip(host), number if number is not None and 0 < number <= 65535 else None
 
 
 def protocol(value: Any) -> tuple[int | None, str | None]:
@@ -229,7 +230,11 @@ NETWORK_CONNECTION = th.PropertiesList(
     Property("src", th.StringType, description="As sent: `ip:port` or `[ipv6]:port`."),
     Property("dst", th.StringType, description="As sent."),
     Property("src_ip", th.StringType),
-    Property("src_port", th.IntegerType, description="Null when the address has no port."),
+    Property(
+        "src_port",
+        th.IntegerType,
+        description="Null when the address has no port (the API writes `:0` for none).",
+    ),
     Property("dst_ip", th.StringType),
     Property("dst_port", th.IntegerType, description="Null for DERP relays (see derp_region)."),
     Property(

@@ -146,7 +146,8 @@ def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exce
             cache[tailnet] = exc
             if keep is not None:
                 keep.close()
-    return cache[tailnet]
+    found: DeviceDigest | Exception = cache[tailnet]
+    return found
 
 
 def device_index(services: StreamServices, tailnet: str) -> DeviceIndex | None:
@@ -158,7 +159,8 @@ def device_index(services: StreamServices, tailnet: str) -> DeviceIndex | None:
         services.device_digests.pop(tailnet)
         services.device_index_wanted = True
         return device_index(services, tailnet)
-    logger.warning(
-        "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
-    )
+    if services.first_warning(str(found)):
+        logger.warning(
+            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
+        )
     return None

@@ -25,6 +25,7 @@ from tap_tailscale.inventory_fetch import Snapshot, fetch
 from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.records import JSON_DECODER, RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.scopes import ScopeNeed
 
 if TYPE_CHECKING:
     import logging
@@ -134,6 +135,7 @@ class PerDeviceStream(InventoryStream):
                 f"(first: {progress.first_failure}); the others were"
             )
             self.services.report.partition_skipped(self.name, tailnet, reason)
+            self.logger.warning("%s [tailnet %s]: %s.", self.name, tailnet, reason)
 
     def _shaped(
         self,
@@ -172,7 +174,7 @@ class PerDeviceStream(InventoryStream):
             self.services,
             f"device/{node_id}/{self.resource}",
             stream=self.name,
-            scope=self.required_scope,
+            scope=self.scope,
             on_retry=slowed,
         )
 
@@ -195,7 +197,8 @@ class DevicePostureStream(PerDeviceStream):
     """Each device's posture attributes and their expiries (`/device/{id}/attributes`)."""
 
     name = "device_posture"
-    required_scope = "devices:posture_attributes:read"
+    # A 403 without it; a 404 ("Device not found") is that device's failure, not a scope.
+    scope = ScopeNeed(("devices:posture_attributes:read",))
     resource = "attributes"
 
     @override
@@ -207,7 +210,7 @@ class DeviceInvitesStream(PerDeviceStream):
     """Who each device is shared with (`/device/{id}/device-invites`), links redacted."""
 
     name = "device_invites"
-    required_scope = "device_invites:read"
+    scope = ScopeNeed(("device_invites:read",))
     resource = "device-invites"
 
     @override

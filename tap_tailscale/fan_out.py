@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
     from concurrent.futures import Future
 
 K = TypeVar("K")
@@ -57,7 +57,7 @@ class AdaptiveLimit:
 
 def fan_out(
     keys: Iterable[K], work: Callable[[K], R], limit: AdaptiveLimit, workers: int
-) -> Iterator[tuple[K, R | Exception]]:
+) -> Generator[tuple[K, R | Exception], None, None]:
     """(key, work(key) or the exception it raised) for every key, in the keys' order."""
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="per-device")
     pending: deque[tuple[K, Future[R | Exception]]] = deque()

@@ -1,8 +1,10 @@
 """Reading one inventory endpoint: a whole snapshot in one GET, retried by the one policy.
 
-Inventory endpoints have no pagination and no time filter. A 403 means the credential
-lacks the endpoint's scope: the stream is skipped with a warning naming it, and the log
-streams go on. A body too big to hold (the device list) is opened and streamed instead.
+Inventory endpoints have no pagination and no time filter. A missing scope (a 403, or a
+404 from an endpoint the live API hides, see tap_tailscale.scopes) skips the stream with
+a warning naming the scope, and the other streams go on; a 404 from a tailnet the API
+does not know is still an error. A body too big to hold (the device list) is opened and
+streamed instead (tap_tailscale.device_listing).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import logging
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 from tap_tailscale import __version__
+from tap_tailscale.errors import ApiRequestError
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.request import (
     DeadlineExceededError,
@@ -28,6 +32,8 @@ from tap_tailscale.request import (
 )
 from tap_tailscale.retry import RetriableError, RetryPolicy
 from tap_tailscale.runner import describe
+from tap_tailscale.scopes import ScopeNeed
+from tap_tailscale.tailnet_names import tailnet_exists
 from tap_tailscale.timeutil import format_timestamp, utc_now
 
 if TYPE_CHECKING:
@@ -37,7 +43,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEVICES_SCOPE = "devices:core:read"
+DEVICES_SCOPE = ScopeNeed(("devices:core:read",))
+
+
+class HiddenEndpointError(Exception):
+    """404 `not found` from an endpoint the live API hides without its scope: either the
+    scope is missing or the tailnet does not exist (see `not_found_verdict`)."""
+
+    def __init__(self, stream: str, scope: ScopeNeed, message: str) -> None:
+        super().__init__(f"{stream}: HTTP 404: {message}")
+        self.stream = stream
+        self.scope = scope
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -81,7 +98,7 @@ def _call(
     path: str,
     *,
     stream: str,
-    scope: str,
+    scope: ScopeNeed,
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> _Call:
@@ -99,6 +116,7 @@ def _call(
         max_body_bytes=None,
         on_forbidden=lambda message: _missing_scope(stream, scope, message),
         secrets=services.secrets,
+        on_not_found=partial(_hidden, stream, scope) if scope.hidden else None,
     )
     policy = RetryPolicy(
         max_attempts=settings.max_attempts,
@@ -121,12 +139,13 @@ def fetch(
     path: str,
     *,
     stream: str,
-    scope: str,
+    scope: ScopeNeed,
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     on_retry: Callable[[BaseException], None] | None = None,
 ) -> Snapshot:
-    """GET `/api/v2/{path}`; raise SkipPartitionError when the scope is missing.
+    """GET `/api/v2/{path}`; raise SkipPartitionError when the scope is missing, and
+    HiddenEndpointError for a 404 from an endpoint that hides itself without it.
 
     `on_retry` hears of each failed attempt that will be retried (a 429, say).
     """
@@ -151,7 +170,7 @@ def open_inventory(
     path: str,
     *,
     stream: str,
-    scope: str,
+    scope: ScopeNeed,
     params: Mapping[str, str] | None = None,
 ) -> Iterator[DeadlineReader]:
     """GET `/api/v2/{path}` and give its body unread, for a body too big to hold.
@@ -186,8 +205,37 @@ def _read_all(body: DeadlineReader) -> bytes:
         raise BodyError(f"the connection broke ({type(exc).__name__})") from exc
 
 
-def _missing_scope(stream: str, scope: str, message: str) -> None:
+def _missing_scope(stream: str, scope: ScopeNeed, message: str) -> None:
     raise SkipPartitionError(
-        f"The credential lacks the `{scope}` scope (HTTP 403: {message}); grant it (or "
+        f"The credential lacks the {scope.label} scope (HTTP 403: {message}); grant it (or "
         f"`all:read`) to read {stream}."
+    )
+
+
+def _hidden(stream: str, scope: ScopeNeed, message: str) -> None:
+    raise HiddenEndpointError(stream, scope, message)
+
+
+def not_found_verdict(
+    services: StreamServices, tailnet: str, exc: HiddenEndpointError
+) -> SkipPartitionError | ApiRequestError:
+    """A hidden endpoint's 404: a skip when the tailnet exists, else an error.
+
+    Whether it exists is asked once per run and tailnet (see `tailnet_exists`).
+    """
+    checks = services.tailnet_checks
+    if tailnet not in checks:
+        checks[tailnet] = tailnet_exists(
+            tailnet, services.settings, services.session(), services.authenticator()
+        )
+    if checks[tailnet] is False:
+        return ApiRequestError(
+            f"{exc.stream}: the API answered HTTP 404 ({exc.message}) and does not know "
+            f"tailnet {tailnet}; check the tailnet setting."
+        )
+    unsure = "" if checks[tailnet] else " (or the tailnet does not exist: it could not be told)"
+    return SkipPartitionError(
+        f"The credential lacks the {exc.scope.label} scope (HTTP 404: {exc.message}: the API "
+        f"hides {exc.stream} without it){unsure}; grant it (or `all:read`) to read "
+        f"{exc.stream}."
     )

@@ -17,15 +17,23 @@ from typing_extensions import override
 from tap_tailscale import cadence, inventory
 from tap_tailscale.device_listing import DeviceDigest, open_device_list
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.inventory_fetch import DEVICES_SCOPE, fetch
+from tap_tailscale.inventory_fetch import (
+    DEVICES_SCOPE,
+    HiddenEndpointError,
+    Snapshot,
+    fetch,
+    not_found_verdict,
+)
+from tap_tailscale.key_kinds import KeyKindCheck
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
+from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
     from singer_sdk import Tap
@@ -35,10 +43,16 @@ if TYPE_CHECKING:
 
 
 class InventoryStream(Stream):
-    """A full snapshot of one inventory endpoint, per tailnet."""
+    """A full snapshot of one inventory endpoint, per tailnet.
 
-    #: The OAuth scope the endpoint needs, named when it is missing.
-    required_scope: ClassVar[str]
+    A stream declares the scope its endpoint needs as `scope = ScopeNeed(("x:read",))`,
+    with `hidden=True` when the live API answers 404 `not found` without it, and reads
+    with `self.get(path)`. A missing scope then skips the (stream, tailnet) with one
+    warning naming it, and a tailnet the API does not know is an error.
+    """
+
+    #: The scopes the endpoint needs, and how the live API says they are missing.
+    scope: ClassVar[ScopeNeed]
     #: False once part of the current snapshot could not be read (a per-device failure).
     snapshot_complete = True
 
@@ -49,17 +63,42 @@ class InventoryStream(Stream):
 
     @override
     @property
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
 
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
         """Fetch the endpoint and yield its records, each with the snapshot's `synced_at`."""
         raise NotImplementedError
 
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Snapshot:
+        """GET `/api/v2/{path}` under this stream's name and scope declaration."""
+        return fetch(
+            self.services, path, stream=self.name, scope=self.scope, params=params, headers=headers
+        )
+
+    def take(self, tailnet: str) -> list[dict[str, Any]]:
+        """The whole snapshot; a hidden endpoint's 404 becomes a skip or a tailnet error."""
+        return list(self.verdicts(tailnet, self.snapshot))
+
     def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
         """The snapshot's records. Small snapshots are read whole first, so a failure
         emits nothing; the devices stream streams its list instead."""
-        return list(self.snapshot(tailnet))
+        return self.take(tailnet)
+
+    def verdicts(
+        self, tailnet: str, produce: Callable[[str], Iterable[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]]:
+        """`produce(tailnet)`'s records, a hidden endpoint's 404 turned into a skip or a
+        tailnet error (see `not_found_verdict`)."""
+        try:
+            yield from produce(tailnet)
+        except HiddenEndpointError as exc:
+            raise not_found_verdict(self.services, tailnet, exc) from None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -74,14 +113,15 @@ class InventoryStream(Stream):
         emitted = 0
         self.snapshot_complete = True
         try:
-            for record in self.records(tailnet):
+            for record in self.verdicts(tailnet, self.records):
                 record["tailnet"] = name
                 emitted += 1
                 taken = taken or record.get("synced_at")
                 yield record
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
-            self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
+            if self.services.first_warning(str(exc)):
+                self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
         except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
             report.records_emitted(self.name, emitted)
@@ -113,10 +153,14 @@ class InventoryStream(Stream):
     def check_connection(self, tailnet: str) -> str | None:
         """One snapshot request; None if the stream is usable, else why not."""
         try:
-            for _ in self.snapshot(tailnet):  # nothing held: the device list is streamed
+            for _ in self.verdicts(tailnet, self.snapshot):  # nothing held: lists stream
                 pass
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return str(exc)
+        return None
+
+    def caveat(self) -> str | None:
+        """What the connection test says beside OK (e.g. a partial list); None: plain OK."""
         return None
 
     def shaped(
@@ -142,7 +186,7 @@ class DevicesStream(InventoryStream):
     """
 
     name = "devices"
-    required_scope = DEVICES_SCOPE
+    scope = DEVICES_SCOPE
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
@@ -176,13 +220,7 @@ class _ListStream(InventoryStream):
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
-        answer = fetch(
-            self.services,
-            f"tailnet/{tailnet}/{self.path}",
-            stream=self.name,
-            scope=self.required_scope,
-            params=self.params,
-        )
+        answer = self.get(f"tailnet/{tailnet}/{self.path}", self.params)
         body = answer.json()
         objects = body.get(self.envelope) if isinstance(body, dict) else None
         return self.shaped(objects, type(self).shape, tailnet, answer.taken_at)
@@ -192,7 +230,8 @@ class UsersStream(_ListStream):
     """Every user: members and shared users alike (the endpoint lists members by default)."""
 
     name = "users"
-    required_scope = "users:read"
+    # Without it the live API answers 404 `not found`, as for a tailnet it does not know.
+    scope = ScopeNeed(("users:read",), hidden=True)
     path = "users"
     params: ClassVar[dict[str, str]] = {"type": "all"}
     envelope = "users"
@@ -200,48 +239,90 @@ class UsersStream(_ListStream):
 
 
 class KeysStream(_ListStream):
-    """Auth keys, API access tokens, OAuth clients and federated identities; never a secret."""
+    """Auth keys, API access tokens, OAuth clients and federated identities; never a secret.
+
+    Each kind needs its own scope, and the API lists the kinds the credential may read
+    without a word about the others: the stream says which may be missing.
+    """
 
     name = "keys"
-    required_scope = "auth_keys:read"
+    scope = ScopeNeed(KeyKindCheck.SCOPES)
     path = "keys"
     params: ClassVar[dict[str, str]] = {"all": "true"}
     envelope = "keys"
     shape = staticmethod(inventory.key_record)
+
+    def __init__(self, tap: Tap, services: StreamServices) -> None:
+        super().__init__(tap, services)
+        self.kinds = KeyKindCheck(self.logger)
+
+    @override
+    def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        records = super().snapshot(tailnet)
+        self.kinds.check(self.services.authenticator().granted_scopes)
+        return records
+
+    @override
+    def caveat(self) -> str | None:
+        return self.kinds.verdict
 
 
 class PolicyStream(InventoryStream):
     """The policy file as sent (HuJSON) and parsed, one record per distinct version."""
 
     name = "policy"
-    required_scope = "policy_file:read"
+    scope = ScopeNeed(("policy_file:read",))
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
         # No Accept header: the API then sends the HuJSON text, comments and all.
-        answer = fetch(
-            self.services, f"tailnet/{tailnet}/acl", stream=self.name, scope=self.required_scope
-        )
+        answer = self.get(f"tailnet/{tailnet}/acl")
         etag = next((v for k, v in answer.headers.items() if k.lower() == "etag"), None)
         text = answer.body.decode("utf-8", errors="replace")
         return [inventory.policy_record(text, etag, tailnet, answer.taken_at)]
 
 
 class DnsStream(InventoryStream):
-    """Nameservers, preferences, search paths and split DNS: one record per snapshot."""
+    """Nameservers, preferences, search paths and split DNS: one record per snapshot.
+
+    `dns:read` is documented for the older endpoints, not for `/dns/configuration`: when
+    that one is refused, the same record is built from the four older ones.
+    """
 
     name = "dns"
-    required_scope = "dns:read"
+    scope = ScopeNeed(("dns:read",))
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
-        answer = fetch(
-            self.services,
-            f"tailnet/{tailnet}/dns/configuration",
-            stream=self.name,
-            scope=self.required_scope,
-        )
+        try:
+            answer = self.get(f"tailnet/{tailnet}/dns/configuration")
+        except SkipPartitionError as refused:
+            return [self._from_older_endpoints(tailnet, refused)]
         return [inventory.dns_record(tailnet, answer.taken_at, configuration=answer.json())]
+
+    def _from_older_endpoints(self, tailnet: str, refused: SkipPartitionError) -> dict[str, Any]:
+        bodies: dict[str, Any] = {}
+        try:
+            for argument, path in _OLDER_DNS:
+                answer = self.get(f"tailnet/{tailnet}/dns/{path}")
+                bodies[argument] = answer.json()
+        except SkipPartitionError:
+            raise refused from None
+        self.logger.info(
+            "dns [tailnet %s]: /dns/configuration was refused; read the four older DNS "
+            "endpoints instead.",
+            tailnet,
+        )
+        return inventory.dns_record(tailnet, answer.taken_at, **bodies)
+
+
+# dns_record's argument -> the older endpoint that answers it.
+_OLDER_DNS = (
+    ("nameservers", "nameservers"),
+    ("preferences", "preferences"),
+    ("search_paths", "searchpaths"),
+    ("split_dns", "split-dns"),
+)
 
 
 INVENTORY_STREAMS: tuple[type[InventoryStream], ...] = (

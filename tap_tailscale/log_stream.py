@@ -167,7 +167,7 @@ class TailscaleLogStream(WindowIO):
         views: list[TailscaleLogStream] = [self, *companions]
         ranges = [view.plan(context) for view in views]
         for view, span in zip(views, ranges, strict=True):
-            view._warn_unavailable(span, tailnet)
+            view._warn_unavailable(span, tailnet)  # noqa: SLF001 - views share this class
         sync_range = merge_ranges(ranges)
         if sync_range.is_empty:
             self.logger.info("%s [tailnet %s]: nothing new to read yet.", self.name, tailnet)
@@ -340,7 +340,7 @@ class _WindowRecords:
     def from_spool(self, window: Window, spool: BinaryIO) -> Iterator[dict[str, Any]]:
         """The records of a window read ahead into a spool (the spool is closed after)."""
         with closing(spool):
-            body = self._stream.sniffed(spool, self._context)
+            body = self._stream.sniffed(spool, self._context, window)
             limit = self._stream.services.settings.max_entry_bytes
             entries = iter_log_entries(body, max_entry_bytes=limit, block_decoder=self._decoder)
             yield from self(window, entries)

@@ -79,6 +79,7 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
         self._lifetime = float(DEFAULT_TOKEN_LIFETIME_SECONDS)
         self._refreshed_at: float | None = None
         self._issued_tokens: list[str] = []
+        self._granted: tuple[str, ...] | None = None
         # The SDK mounts its retry adapter for https only; the emulator and tests use http.
         for prefix in ("https://", "http://"):
             self._session.mount(prefix, requests.adapters.HTTPAdapter(max_retries=_token_retry()))
@@ -151,6 +152,7 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
             if not response.ok:
                 self.handle_error(content=response.text, status_code=response.status_code)
             token, lifetime = self._parse_token_response(response)
+            self._granted = self._scopes_of(response)
             self.access_token = token
             self.expires_in = max(1, int(lifetime))
             self.last_refreshed = datetime.datetime.now(datetime.UTC)
@@ -191,6 +193,23 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
                 )
             lifetime = float(DEFAULT_TOKEN_LIFETIME_SECONDS)
         return token, lifetime
+
+    def _scopes_of(self, response: requests.Response) -> tuple[str, ...] | None:
+        # The token response's `scope` lists what was granted; without it, a request
+        # that named scopes got exactly those (the API refuses a scope it cannot grant).
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        scope = body.get("scope") if isinstance(body, dict) else None
+        if isinstance(scope, str) and scope.strip():
+            return tuple(scope.split())
+        return tuple(self.oauth_scopes.split()) if self.oauth_scopes else None
+
+    @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        """The current token's scopes: its response's `scope`, else those asked for."""
+        return self._granted
 
     def handle_error(self, *, content: str, status_code: int | None) -> None:
         """Raise a one-line `AuthenticationError` instead of logging the raw body."""

@@ -61,6 +61,15 @@ class BodyError(Exception):
     """The body broke off, was not JSON, or had the wrong shape. The window is re-read."""
 
 
+class MissingLogsError(BodyError):
+    """The body's envelope has no `logs` key at all.
+
+    The live API sends `"logs": null` for an empty window, so a body without the key is
+    not an empty window but an answer the tap does not understand: the window is read
+    again, not passed over, and the body is counted in the run summary.
+    """
+
+
 class ResponseTooLargeError(BodyError):
     """The body grew past `max_response_bytes`. The window is split instead."""
 
@@ -100,6 +109,10 @@ def _check_empty_body_shape(
     except orjson.JSONDecodeError as exc:
         raise BodyError(f"the body is not valid JSON ({exc})") from None
     if not isinstance(document, dict) or (array not in document and not optional):
+        if array == "logs":
+            raise MissingLogsError(
+                'the body has no `logs` field (an empty window has `"logs": null`)'
+            )
         raise BodyError(f"the body has no `{array}` field")
     found = document.get(array)
     if found is not None and not isinstance(found, list):
@@ -283,7 +296,8 @@ def _decode_block(
     if decoder is not None and (entries := decoder(block)) is not None:
         return entries
     try:
-        return JSON_DECODER.decode(block)
+        decoded: list[Any] = JSON_DECODER.decode(block)
+        return decoded
     except Exception:  # a broken body, a number Python will not parse, deep recursion
         return None
 

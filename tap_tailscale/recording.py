@@ -10,7 +10,8 @@ Credentials are removed before anything is written: Authorization is never recor
 cookie and authentication-challenge headers are dropped, and every known secret and
 every credential-shaped string is scrubbed from the metadata and from every body,
 whatever its status (a 200 may echo a credential too). Token endpoint and error bodies
-also lose their token fields (so `access_token` never reaches disk, known or not).
+also lose their token fields (so `access_token` never reaches disk, known or not), and
+inventory bodies the fields that hold a credential (tap_tailscale.secret_fields).
 
 Replaying answers each request from the exchange with the same method, path and query
 (in any order), without opening a socket. Exchanges recorded for the same request
@@ -19,8 +20,10 @@ Replaying answers each request from the exchange with the same method, path and 
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -44,6 +47,7 @@ from tap_tailscale.replay import (
     _exchange_number,
     _file_body,
 )
+from tap_tailscale.secret_fields import scrub_document
 
 Secrets = Callable[[], list[str]]
 __all__ = ["MissingRecordingError", "Recorder", "RecordingAdapter", "build_session"]
@@ -68,6 +72,11 @@ _DROPPED_HEADERS = frozenset(
 _ENCODING_HEADERS = ("content-encoding", "content-length")
 _TOKEN_PATHS = ("/oauth/token", "/oauth/token-exchange")
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret")
+# Bodies of objects are parsed to redact secret fields up to this size; larger ones
+# (the device list of a big tailnet, whose objects have no such field) and the log
+# bodies are streamed, so memory stays flat.
+_FIELD_SCRUB_LIMIT_BYTES = 4 * 1024 * 1024
+_LOG_PATH = re.compile(r"/logging/(?:configuration|network)$")
 
 
 def build_session(
@@ -262,6 +271,8 @@ class RecordingAdapter(BaseAdapter):
             body.seek(0)
             if response.status_code >= 400 or _is_token_path(metadata["path"]):
                 scrubbed = self._scrub_small(body, path, metadata)
+            elif _has_objects(metadata["path"]) and _size(body) <= _FIELD_SCRUB_LIMIT_BYTES:
+                scrubbed = self._scrub_fields(body, path)
             else:
                 scrubbed = self.recorder.scrub_stream(body, path)
             size = path.stat().st_size
@@ -287,6 +298,21 @@ class RecordingAdapter(BaseAdapter):
             # Cut off rather than written unscrubbed; real ones are far smaller.
             metadata["body_truncated"] = True
         path.write_bytes(self.recorder.scrub_body(held[:_SCRUB_LIMIT_BYTES]))
+        return True
+
+    def _scrub_fields(self, body: IO[bytes], path: Path) -> bool:
+        """An inventory body: secret fields redacted (tap_tailscale.secret_fields), then
+        scrubbed like any body."""
+        held = body.read()
+        body.seek(0)
+        try:
+            document, changed = scrub_document(json.loads(held))
+        except ValueError:
+            return self.recorder.scrub_stream(body, path)
+        if not changed:
+            return self.recorder.scrub_stream(body, path)
+        cleaned = json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogateescape")
+        self.recorder.scrub_stream(io.BytesIO(cleaned), path)
         return True
 
     def close(self) -> None:
@@ -337,6 +363,17 @@ def _decodable(encoding: str) -> bool:
     codings = [part.strip().lower() for part in encoding.split(",") if part.strip()]
     supported = urllib3.HTTPResponse.CONTENT_DECODERS
     return bool(codings) and all(coding in supported for coding in codings)
+
+
+def _has_objects(path: str) -> bool:
+    """Inventory and posture bodies (not the two log bodies, which can be huge)."""
+    return _LOG_PATH.search(path.rstrip("/")) is None
+
+
+def _size(body: IO[bytes]) -> int:
+    size = body.seek(0, os.SEEK_END)
+    body.seek(0)
+    return size
 
 
 def _is_token_path(path: str) -> bool:

@@ -23,6 +23,10 @@ class RunReport:
     reread_records: Counter[str] = field(default_factory=Counter)
     windows: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
+    #: Events a cursor stream read again at or before its cursor, and so left out.
+    behind_cursor: Counter[str] = field(default_factory=Counter)
+    #: Bodies whose envelope had no `logs` key, per stream (read as empty, and said).
+    odd_bodies: Counter[str] = field(default_factory=Counter)
     skipped: list[str] = field(default_factory=list)
     halted: list[str] = field(default_factory=list)
     failed_tailnets: list[str] = field(default_factory=list)
@@ -45,6 +49,14 @@ class RunReport:
     def entry_rejected(self, stream: str) -> None:
         """Count an entry that could not be emitted."""
         self.rejected[stream] += 1
+
+    def already_emitted(self, stream: str, count: int) -> None:
+        """Count events left out because a cursor stream emitted them before."""
+        self.behind_cursor[stream] += count
+
+    def body_without_logs(self, stream: str) -> None:
+        """Count a body whose envelope had no `logs` key."""
+        self.odd_bodies[stream] += 1
 
     def partition_skipped(self, stream: str, tailnet: str, reason: str) -> None:
         """Note a (stream, tailnet) skipped with a warning; the run goes on."""
@@ -90,19 +102,33 @@ class RunReport:
         parts = [
             f"{name}: {self.new_records[name]} new records and {self.reread_records[name]} "
             f"re-read in {self.windows[name]} windows, {self.rejected[name]} rejected"
+            + self._extras(name)
             for name in streams
         ]
-        level = logging.WARNING if sum(self.rejected.values()) else logging.INFO
+        troubled = sum(self.rejected.values()) + sum(self.odd_bodies.values())
+        level = logging.WARNING if troubled else logging.INFO
         line = "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
         if self.fresh:
             line += " Snapshots still fresh, not taken again: " + "; ".join(self.fresh) + "."
         return level, line
 
+    def _extras(self, name: str) -> str:
+        extras = ""
+        if self.behind_cursor[name]:
+            extras += f", {self.behind_cursor[name]} left out as already emitted (cursor)"
+        if self.odd_bodies[name]:
+            extras += f", {self.odd_bodies[name]} bodies without a `logs` key"
+        return extras
+
     def log(self, streams: Iterable[str], logger: logging.Logger) -> None:
-        """Log the summary, then one warning per skipped or failed partition."""
+        """Log the summary, the skipped partitions (each was warned about with its reason
+        when it was skipped, so the reason is not repeated), then each failed one."""
         level, line = self.summary(streams)
         logger.log(level, line)
-        for skipped in self.skipped:
-            logger.warning("Skipped %s", skipped)
+        if self.skipped:
+            logger.warning(
+                "Skipped (see the warnings above): %s.",
+                ", ".join(note.split(":", 1)[0] for note in self.skipped),
+            )
         for failed in self.failed_tailnets:
             logger.warning("Failed %s", failed)

@@ -7,6 +7,7 @@ with one line for the user.
 
 from __future__ import annotations
 
+import re
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
 
 # A window is halved when it fails in a way a smaller window would avoid.
 SHRINK_STATUSES = frozenset((502, 504))
+# The live API's 403 for a tailnet the credential does not belong to (or that does not
+# exist): "user tailnet does not match", earlier "unknown tailnet".
+_TAILNET_REFUSED = re.compile(r"tailnet does not match|unknown tailnet", re.IGNORECASE)
+
+
+def refuses_tailnet(message: str) -> bool:
+    """Whether an API error message says the tailnet is not the credential's."""
+    return bool(_TAILNET_REFUSED.search(message))
 
 
 class WindowTooLargeError(Exception):
@@ -59,6 +68,8 @@ class ResponseRules:
     max_body_bytes: int | None
     on_forbidden: Callable[[str], None]
     secrets: Callable[[], list[str]]
+    #: Called with the message of a 404 before it becomes an `ApiRequestError`.
+    on_not_found: Callable[[str], None] | None = None
 
 
 def check_response(response: requests.Response, rules: ResponseRules) -> None:
@@ -81,8 +92,15 @@ def check_response(response: requests.Response, rules: ResponseRules) -> None:
             "OAuth client is wrong, expired or revoked: create a new one in the admin "
             "console and update the tap's settings."
         )
+    if status == 403 and refuses_tailnet(message):
+        raise ApiRequestError(
+            f"{rules.stream}: the API refused the tailnet (HTTP 403: {message}); check the "
+            "tailnet setting: `-` (the credential's own), the tailnet ID or the legacy name."
+        )
     if status == 403:
         rules.on_forbidden(message)
+    if status == 404 and rules.on_not_found is not None:
+        rules.on_not_found(message)
     if status in SHRINK_STATUSES and rules.can_shrink:
         raise WindowTooLargeError(f"HTTP {status}")
     if status == 429 or status >= 500:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import urllib3
 
-from tap_tailscale.parsing import BodyError, ResponseTooLargeError
+from tap_tailscale.parsing import BodyError, MissingLogsError, ResponseTooLargeError
 from tap_tailscale.request import DeadlineExceededError, WindowTooLargeError
 from tap_tailscale.retry import RetriableError
 
@@ -97,6 +97,8 @@ def _run(job: WindowJob) -> Iterator[Record]:
                 counts[is_reread(record)] += 1
                 yield record
         except (WindowTooLargeError, *RETRIABLE) as exc:
+            if isinstance(exc, MissingLogsError):
+                job.report.body_without_logs(job.stream)
             _discard_read_ahead(job, exc)
             if planner.can_shrink and _smaller_window_helps(exc):
                 _log_shrink(job, window, exc, planner.shrink().total_seconds())

@@ -40,7 +40,7 @@ class StreamInternals(RESTStream[Window]):
 
     @override
     def _increment_stream_state(
-        self, latest_record: dict, *, context: Context | None = None
+        self, latest_record: dict[str, Any], *, context: Context | None = None
     ) -> None:
         # The SDK would move the bookmark to each record's key as it is emitted. A STATE
         # written mid-window (every 10,000 records, or on SIGTERM) would then claim records
@@ -105,7 +105,7 @@ class StreamInternals(RESTStream[Window]):
             increment(written)
 
     @override
-    def _write_record_message(self, record: dict) -> None:
+    def _write_record_message(self, record: dict[str, Any]) -> None:
         # The SDK's version walks the schema and the record for deselected properties,
         # then conforms and maps, for every record: a fifth of a busy window's time by
         # profile. When all three are no-ops (every property selected, conforming off,

@@ -51,10 +51,23 @@ class StreamServices:
     #: Whether a selected stream names connection peers from the device index.
     device_index_wanted: bool = True
     device_bodies: dict[str, Any] = field(default_factory=dict)
+    #: Causes already warned about, so one cause (a missing scope) is one warning.
+    warned: set[str] = field(default_factory=set)
+    #: Whether the API knows each tailnet, once asked (None: it could not tell).
+    tailnet_checks: dict[str, bool | None] = field(default_factory=dict)
     #: The tailnet name the API reported for each configured tailnet (`-` resolved).
     tailnet_names: dict[str, str] = field(default_factory=dict)
+    #: Tailnets whose name was asked for once already (and is not asked for again).
+    names_asked: set[str] = field(default_factory=set)
     #: Names still being asked for while the first windows are read; merged on first use.
     tailnet_names_on_the_way: Future[dict[str, str]] | None = None
+
+    def first_warning(self, cause: str) -> bool:
+        """True the first time a cause is to be warned about in this run."""
+        if cause in self.warned:
+            return False
+        self.warned.add(cause)
+        return True
 
     def tailnet_name(self, tailnet: str) -> str:
         """The name records carry for a configured tailnet (waits for one on the way)."""

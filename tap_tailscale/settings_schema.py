@@ -7,13 +7,15 @@ against it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 
 DEFAULT_API_URL = "https://api.tailscale.com"
 
 _STRING_LIST = th.ArrayType(th.StringType)
 
-SETTINGS: dict = th.PropertiesList(
+SETTINGS: dict[str, Any] = th.PropertiesList(
     # Authentication: exactly one method (tap_tailscale.auth checks it at sync time, so
     # discovery works with no credentials at all).
     th.Property(
@@ -182,8 +184,9 @@ SETTINGS: dict = th.PropertiesList(
         th.ObjectType(additional_properties=th.StringType),
         description=(
             "admin_audit: map a normalized action, or a glob such as `device:*`, to `high`, "
-            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`) to a severity or "
-            "`off`. Overrides win over the built-in tables."
+            "`medium` or `info`; or a detection rule (`rule:TS-SET-003`, or a posture rule "
+            "such as `rule:TS-PST-012`) to a severity or `off`. Overrides win over the "
+            "built-in tables."
         ),
     ),
     # Resilience.
@@ -272,6 +275,35 @@ SETTINGS: dict = th.PropertiesList(
         description=(
             "Per-stream overrides of `inventory_interval_seconds`, e.g. "
             '`{"device_posture": 86400, "devices": 3600}`.'
+        ),
+    ),
+    th.Property(
+        "posture_webhook_allowed_hosts",
+        _STRING_LIST,
+        description=(
+            "Hosts webhooks may post to (a name also allows its subdomains). A webhook to "
+            "any other host is a `posture_findings` row (TS-PST-007); unset: not checked."
+        ),
+    ),
+    th.Property(
+        "posture_invite_max_age_days",
+        th.IntegerType(minimum=1),
+        default=7,
+        description="An open user invite last emailed longer ago than this is a finding.",
+    ),
+    th.Property(
+        "posture_key_expiry_days",
+        th.IntegerType(minimum=1),
+        default=14,
+        description="A key expiring within this many days is a finding.",
+    ),
+    th.Property(
+        "posture_client_releases_behind",
+        th.IntegerType(minimum=1),
+        default=3,
+        description=(
+            "A device whose client is this many stable releases behind the newest client "
+            "seen in the tailnet is a finding."
         ),
     ),
     th.Property(

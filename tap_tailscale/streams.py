@@ -43,7 +43,9 @@ class _ConfigurationLogStream(TailscaleLogStream):
         return self.services.settings.configuration_window
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: Window | None
+    ) -> dict[str, Any]:
         params = super().get_url_params(context, next_page_token)
         # Lists become repeated parameters (event=A&event=B), as the API expects.
         params.update(self.services.settings.configuration_filters)
@@ -133,7 +135,10 @@ class AdminAuditStream(_ConfigurationLogStream):
     time_field = "event_time"
     schema = schemas.ADMIN_AUDIT
 
+    #: The cursor as of the last completed window (or the run's starting bookmark).
     _last_cursor: str | None = None
+    #: Cursors the window being read has emitted (across its attempts).
+    _window_cursors: set[str]
 
     @cached_property
     def severity_policy(self) -> SeverityPolicy:
@@ -157,17 +162,19 @@ class AdminAuditStream(_ConfigurationLogStream):
     def bookmark_after(self, window: Window) -> str:
         # Everything strictly before the window's end has been read, whether or not the
         # API's end bound is inclusive. Events at exactly the end keep their own cursors.
+        # The window is complete: its events join the cursor.
         last_second = (window.end - timedelta(seconds=1)).replace(tzinfo=None)
         frontier = make_cursor(
             last_second.isoformat(timespec="seconds") + ".999999999Z", _AFTER_EVERY_ID
         )
-        if self._last_cursor is not None and self._last_cursor > frontier:
-            return self._last_cursor
-        return frontier
+        self._last_cursor = max({frontier, self._last_cursor or frontier, *self._window_cursors})
+        self._window_cursors = set()
+        return self._last_cursor
 
     @override
     def start_partition(self, context: Context | None) -> None:
         self._last_cursor = self.starting_bookmark(context)
+        self._window_cursors = set()
 
     @override
     def window_order(self) -> WindowOrder:
@@ -175,11 +182,16 @@ class AdminAuditStream(_ConfigurationLogStream):
 
 
 class CursorOrder:
-    """admin_audit's order: events sharing a timestamp sorted by cursor, each once.
+    """admin_audit's order and filter: events sharing a timestamp sorted by cursor, each once.
 
     The API orders events by time, but events sharing a timestamp come in no defined
-    order; sorting each such group by cursor makes "strictly after the cursor" a safe
-    test, also when a broken window is read again.
+    order, so each such run of events is sorted by cursor before it goes out. The spec's
+    time order is not relied on for completeness, though: an event is tested against the
+    cursor as it stood before the window (the bookmark of the last completed window or
+    run), never against the events just before it, so one that arrives out of order is
+    emitted too (out of cursor order). Events at or before that cursor, emitted by an
+    earlier window or run (the overlap), are left out and counted; events a failed attempt
+    at the same window emitted are not emitted again.
     """
 
     def __init__(self, stream: AdminAuditStream) -> None:
@@ -195,10 +207,14 @@ class CursorOrder:
 
     def finish(self) -> list[dict[str, Any]]:
         group, self._group = sorted(self._group, key=lambda r: r["cursor"]), []
+        stream = self._stream
+        last, emitted = stream._last_cursor, stream._window_cursors  # noqa: SLF001
         ready = []
         for record in group:
-            last = self._stream._last_cursor
-            if last is None or record["cursor"] > last:
-                self._stream._last_cursor = record["cursor"]
+            cursor = record["cursor"]
+            if last is not None and cursor <= last:
+                stream.services.report.already_emitted(stream.name, 1)
+            elif cursor not in emitted:
+                emitted.add(cursor)
                 ready.append(record)
         return ready

@@ -19,6 +19,8 @@ from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.output import BufferedMsgSpecWriter
+from tap_tailscale.posture_findings import PostureFindingsStream
+from tap_tailscale.posture_streams import POSTURE_STREAMS
 from tap_tailscale.recording import build_session, share_recording
 from tap_tailscale.report import RunReport
 from tap_tailscale.sdk_internals import TapInternals
@@ -88,9 +90,11 @@ class TapTailscale(TapInternals):
             services.views.setdefault(stream.log_kind, []).append(stream)
         snapshots = [
             stream_class(self, services)
-            for stream_class in (*INVENTORY_STREAMS, *DEVICE_DETAIL_STREAMS)
+            for stream_class in (*INVENTORY_STREAMS, *DEVICE_DETAIL_STREAMS, *POSTURE_STREAMS)
         ]
-        return [*logs, *snapshots]
+        findings = PostureFindingsStream(self, services)
+        findings.bind(snapshots)
+        return [*logs, *snapshots, findings]
 
     @cached_property
     def authenticator(self) -> TailscaleAuthenticator:
@@ -191,6 +195,9 @@ class TapTailscale(TapInternals):
         rows = self.connection_report()
         for stream, tailnet, problem in rows:
             verdict = "OK" if problem is None else f"NOT USABLE: {problem}"
+            checked = self.streams[stream]
+            if problem is None and isinstance(checked, InventoryStream):
+                verdict = checked.caveat() or verdict
             name = self.services.tailnet_name(tailnet)
             label = tailnet if name == tailnet else f"{tailnet} = {name}"
             self.logger.info("Connection test: %s [tailnet %s]: %s", stream, label, verdict)

@@ -33,7 +33,7 @@ from tap_tailscale.request import (
 from tap_tailscale.retry import RetriableError
 from tap_tailscale.runner import describe
 from tap_tailscale.sdk_internals import StreamInternals
-from tap_tailscale.tailnet_names import OWN_TAILNET, NameSniffer
+from tap_tailscale.tailnet_names import OWN_TAILNET, NameSniffer, ask_tailnet_name
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 from tap_tailscale.windows import Window
 
@@ -78,7 +78,7 @@ class WindowIO(StreamInternals):
 
     @override
     @property
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, Any]] | None:
         # Every tailnet is its own partition, so each (stream, tailnet) keeps a bookmark.
         return [{"tailnet": tailnet} for tailnet in self.services.settings.tailnets]
 
@@ -108,7 +108,9 @@ class WindowIO(StreamInternals):
         return None
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: Window | None) -> dict:
+    def get_url_params(
+        self, context: Context | None, next_page_token: Window | None
+    ) -> dict[str, Any]:
         if next_page_token is None:  # pragma: no cover - windows always pass a token
             raise ValueError("a window is required")
         return {
@@ -162,7 +164,7 @@ class WindowIO(StreamInternals):
                 self.prepare(window, context), self.exchange(), self._response_rules(can_shrink)
             ) as body:
                 yield from iter_log_entries(
-                    self.sniffed(body, context),
+                    self.sniffed(body, context, window),
                     max_bytes=limit,
                     max_entry_bytes=self.services.settings.max_entry_bytes,
                     block_decoder=block_decoder,
@@ -171,12 +173,30 @@ class WindowIO(StreamInternals):
             # Retrying cannot conjure a recording; fail with its message at once.
             raise ApiRequestError(f"{self.name}: {exc}") from None
 
-    def sniffed(self, body: Any, context: Context | None) -> Any:
-        """The body, telling the services the tailnet's name if this log names it."""
+    def sniffed(self, body: Any, context: Context | None, window: Window) -> Any:
+        """The body, telling the services the tailnet's name if this log names it.
+
+        A body that does not name it before its `logs` makes the tap ask once, for the
+        first second of the same window, before any record is shaped.
+        """
         tailnet = str((context or {}).get("tailnet", "-"))
+        services = self.services
         if self.log_kind != "configuration" or tailnet != OWN_TAILNET:
             return body
-        return NameSniffer(body, lambda name: self.services.tailnet_names.update({tailnet: name}))
+        if tailnet in services.tailnet_names or tailnet in services.names_asked:
+            return body
+
+        def ask() -> str | None:
+            services.names_asked.add(tailnet)
+            return ask_tailnet_name(
+                tailnet,
+                services.settings,
+                services.session(),
+                services.authenticator(),
+                end=window.start + timedelta(seconds=1),
+            )
+
+        return NameSniffer(body, lambda name: services.tailnet_names.update({tailnet: name}), ask)
 
     def fetch_ahead(
         self, window: Window, context: Context | None, can_shrink: bool, cancel: threading.Event

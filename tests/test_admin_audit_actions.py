@@ -307,7 +307,7 @@ def test_missing_fields_become_none() -> None:
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
-        ("acl:update", "high"),
+        ("acl:update", "info"),
         ("acl:delete", "high"),
         ("device:approve", "high"),
         ("device:delete", "high"),
@@ -315,19 +315,19 @@ def test_missing_fields_become_none() -> None:
         ("routes:approve", "high"),
         ("routes:set_advertised", "high"),
         ("auth_key:create", "high"),
-        ("auth_key:delete", "high"),
+        ("auth_key:delete", "medium"),
         ("user:invite", "high"),
-        ("user:delete", "high"),
+        ("user:delete", "medium"),
         ("user:role_update", "high"),
         ("oidc:update", "high"),
         ("saml:update", "high"),
         ("tailnet:transfer_ownership", "high"),
         ("tailnet:delete", "high"),
-        ("webhook:create", "high"),
-        ("webhook:update", "high"),
+        ("webhook:create", "medium"),
+        ("webhook:update", "medium"),
         ("webhook:delete", "high"),
-        ("settings:update", "high"),
-        ("logging:set_config", "high"),
+        ("settings:update", "medium"),
+        ("logging:set_config", "medium"),
         ("device:update", "medium"),
         ("tag:update", "medium"),
         ("posture:create", "medium"),
@@ -355,12 +355,19 @@ def test_default_severity_table(action: str, expected: str) -> None:
 
 def test_default_severity_of_key_spec_events() -> None:
     def sev(ev: str) -> str:
-        return default_severity(normalize_action(*_split(ev)))
+        return default_severity(normalize_action(*_split(ev)), ev)
 
-    assert sev("TAILNET.UPDATE.ACL") == "high"
-    assert sev("API_KEY.REVOKE") == "high"
-    assert sev("TAILNET.DISABLE.NETWORK_FLOW_LOGGING") == "high"
-    assert sev("TAILNET.DELETE.LOGSTREAM_ENDPOINT") == "high"
+    def record_sev(ev: str) -> str:
+        return str(admin_audit_record(_event(ev), policy=SeverityPolicy())["severity"])
+
+    assert sev("TAILNET.UPDATE.ACL") == "info", "the access diff's rules rate ACL changes"
+    assert sev("API_KEY.REVOKE") == "medium"
+    assert sev("TAILNET.ENABLE.TKA") == "info", "switching tailnet lock on hardens"
+    assert record_sev("TAILNET.ENABLE.TKA") == "info"
+    assert sev("TAILNET.DISABLE.NETWORK_FLOW_LOGGING") == "medium"
+    assert record_sev("TAILNET.DISABLE.NETWORK_FLOW_LOGGING") == "high", "through TS-LOG-001"
+    assert record_sev("TAILNET.DELETE.LOGSTREAM_ENDPOINT") == "high", "through TS-LOG-003"
+    assert record_sev("TAILNET.DISABLE.TKA") == "high", "through TS-TKA-001"
     assert sev("NODE.DISABLE.KEY_EXPIRY") == "medium"
     assert sev("NODE.EXPIRED.KEY_EXPIRY_TIME") == "info"
     assert sev("ADMIN_CONSOLE.LOGIN") == "info"
@@ -433,7 +440,12 @@ def test_non_mapping_overrides_raise() -> None:
 
 
 def test_none_and_empty_overrides_use_defaults() -> None:
-    assert SeverityPolicy(None).severity("acl:update") == "high"
+    assert SeverityPolicy(None).severity("acl:delete") == "high"
+    assert SeverityPolicy(None).severity("settings:update", "TAILNET.ENABLE.TKA") == "info"
+    assert (
+        SeverityPolicy({"settings:*": "high"}).severity("settings:update", "TAILNET.ENABLE.TKA")
+        == "high"
+    ), "an override of the action beats the hardening default"
     assert SeverityPolicy({}).severity("session:login") == "info"
 
 
@@ -536,7 +548,10 @@ def test_record_from_example_acl_event() -> None:
     assert record["event_time"] == T("2025-03-04T09:12:44.318207Z")
     assert record["event_type"] == "TAILNET.UPDATE.ACL"
     assert record["action"] == "acl:update"
-    assert record["severity"] == "high"
+    assert record["severity"] == "info", "narrowed from * to group:eng"
+    assert record["policy_changes"]["no_longer_reachable"] == [
+        "* \N{RIGHTWARDS ARROW} *:*, no longer reachable"
+    ]
     assert record["origin"] == "ADMIN_CONSOLE"
     assert record["outcome"] == "success"
     assert record["summary"] == "alice@example.com updated the tailnet ACL policy"

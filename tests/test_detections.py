@@ -27,6 +27,12 @@ SSH_CHECK = [{"action": "check", "src": ["group:eng"], "dst": ["tag:db"], "users
 SSH_ACCEPT = [{"action": "accept", "src": ["group:eng"], "dst": ["tag:db"], "users": ["ubuntu"]}]
 SSH_ROOT = [{"action": "check", "src": ["group:eng"], "dst": ["tag:db"], "users": ["root"]}]
 TESTS = [{"src": "alice@example.com", "accept": ["tag:web:443"]}]
+ENG = {"group:eng": ["alice@x"]}
+K8S = {"tailscale.com/cap/kubernetes": [{"impersonate": {"groups": ["system:masters"]}}]}
+K8S_GRANT = {"src": ["group:eng"], "dst": ["tag:k8s"], "app": K8S}
+FUNNEL = {"target": ["tag:web"], "attr": ["funnel"]}
+UNCONDITIONED = {"src": ["group:eng"], "dst": ["tag:web"], "ip": ["443"]}
+POSTURED = {**UNCONDITIONED, "srcPosture": ["posture:latestMac"]}
 
 
 def policy(**extra: Any) -> str:
@@ -141,6 +147,22 @@ CASES: dict[str, tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]] 
     "TS-ACL-007": (acl(policy(tests=TESTS), policy()), acl(policy(), policy(tests=TESTS))),
     "TS-ACL-008": (acl(policy(), "{ not a policy"), acl(policy(), "// fine\n" + policy())),
     "TS-ACL-009": (("TAILNET.DELETE.ACL", {}), ("TAILNET.UPDATE.ACL", {})),
+    "TS-ACL-010": (
+        acl(policy(groups=ENG), policy(groups={"group:eng": [*ENG["group:eng"], "m@x"]})),
+        acl(policy(groups=ENG), "// comment only\n" + policy(groups=ENG)),
+    ),
+    "TS-ACL-011": (
+        acl(policy(), policy(grants=[K8S_GRANT])),
+        acl(policy(grants=[K8S_GRANT]), policy()),
+    ),
+    "TS-ACL-012": (
+        acl(policy(), policy(nodeAttrs=[FUNNEL])),
+        acl(policy(nodeAttrs=[FUNNEL]), policy()),
+    ),
+    "TS-ACL-013": (
+        acl(rules_json(grants=[POSTURED]), rules_json(grants=[UNCONDITIONED])),
+        acl(rules_json(grants=[UNCONDITIONED]), rules_json(grants=[POSTURED])),
+    ),
     "TS-GEN-001": (("NODE.APPROVE", {"error": "device limit reached"}), ("NODE.APPROVE", {})),
     "TS-GEN-002": (("SPACESHIP.ENGAGE.WARP", {}), ("NODE.APPROVE", {})),
 }

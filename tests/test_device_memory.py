@@ -20,6 +20,7 @@ from tailscale_emulator import Emulator, EmulatorConfig, TailnetConfig
 from tests.conftest import DEMO_KEY
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.memory
@@ -65,7 +66,7 @@ def _run(url: str, streams: tuple[str, ...], tmp_path: Path) -> tuple[float, str
 
 
 @pytest.fixture(scope="module")
-def big_tailnet() -> Emulator:
+def big_tailnet() -> Iterator[Emulator]:
     config = EmulatorConfig(tailnets={"example.com": TailnetConfig(inventory_devices=DEVICES)})
     with Emulator(config) as running:
         yield running

@@ -21,9 +21,9 @@ from tailscale_emulator import (
     TailnetConfig,
     event_type_of,
 )
-from tailscale_emulator.dataset import CONFIG_PERIOD
-from tailscale_emulator.events import config_bodies
+from tailscale_emulator.events import CONFIG_PERIOD, config_bodies
 from tailscale_emulator.timefmt import parse_rfc3339_ns
+from tap_tailscale.admin_audit.actions import LIVE_ROWS
 from tests.emulator_support import (
     AUTH,
     END,
@@ -44,6 +44,13 @@ __all__ = ["emu", "http"]  # fixtures
 # ------------------------------------------------------------------------------ shapes
 
 
+def _ns(text: str) -> int:
+    """Epoch nanoseconds of a timestamp the emulator wrote (which must parse)."""
+    ns = parse_rfc3339_ns(text)
+    assert ns is not None, text
+    return ns
+
+
 def test_configuration_endpoint_shape_matches_dataset(
     emu: Emulator, http: requests.Session
 ) -> None:
@@ -53,12 +60,13 @@ def test_configuration_endpoint_shape_matches_dataset(
     assert resp.headers["Content-Type"] == "application/json"
     assert resp.headers["Transfer-Encoding"] == "chunked"
     body = resp.json()
-    assert list(body) == ["version", "tailnet", "logs"]
+    # The live envelope: `tailnetId`, before or after `logs` (JSON has no key order).
+    assert sorted(body) == ["logs", "tailnetId", "version"]
     assert body["version"] == "1.1"
-    assert body["tailnet"] == TAILNET
+    assert body["tailnetId"] == TAILNET
     assert body["logs"] == list(emu.dataset.configuration_events(TAILNET, lo, hi))
     assert len(body["logs"]) > 90
-    times = [parse_rfc3339_ns(e["eventTime"]) for e in body["logs"]]
+    times = [_ns(e["eventTime"]) for e in body["logs"]]
     assert times == sorted(times)
     required = {"eventTime", "type", "eventGroupID", "origin", "actor", "target", "action"}
     for event in body["logs"]:
@@ -88,7 +96,11 @@ def test_network_endpoint_shape_matches_dataset(emu: Emulator, http: requests.Se
 
 def test_configuration_content_exercises_every_edge(emu: Emulator) -> None:
     events = list(emu.dataset.all_configuration_events(TAILNET))
-    assert {event_type_of(e) for e in events} == set(EVENT_TYPES)
+    live = {row.event for row in LIVE_ROWS}
+    assert {event_type_of(e) for e in events} == set(EVENT_TYPES) | live
+    tokens = sum(event_type_of(e) == "OAUTH_ACCESS_TOKEN.CREATE" for e in events)
+    assert 0.1 < tokens / len(events) < 0.35, "OAuth token events are common, as live"
+    assert all(_ns(e["logged"]) > _ns(e["eventTime"]) for e in events)
     groups = collections.defaultdict(list)
     for event in events:
         groups[event["eventGroupID"]].append(event)
@@ -107,7 +119,7 @@ def test_configuration_content_exercises_every_edge(emu: Emulator) -> None:
     assert fractions[2] + fractions[3]
     assert any(e["deferredAt"] != "0001-01-01T00:00:00Z" for e in events)
     assert sum(e["deferredAt"] == "0001-01-01T00:00:00Z" for e in events) > len(events) / 2
-    kinds = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     for event in events:
         for key in ("old", "new"):
             kinds[type(event[key]).__name__ if key in event else "missing"] += 1
@@ -117,7 +129,8 @@ def test_configuration_content_exercises_every_edge(emu: Emulator) -> None:
     assert any("newField" in e for e in events)
     for event in events:
         assert ("tags" in event["actor"]) <= (event["actor"]["type"] == "NODE")
-        assert ("isEphemeral" in event["target"]) == (event["target"]["type"] == "NODE")
+        # Only NODE targets carry it, and the live API leaves it off some (POSTURE).
+        assert ("isEphemeral" in event["target"]) <= (event["target"]["type"] == "NODE")
     acl = [e for e in events if event_type_of(e) == "TAILNET.UPDATE.ACL"]
     assert acl
     policies = [e[k] for e in acl for k in ("old", "new")]
@@ -139,7 +152,9 @@ def test_no_operation_holds_the_same_event_twice() -> None:
 
 
 def test_network_content_exercises_every_edge() -> None:
-    tailnets = {TAILNET: TailnetConfig(network_nodes=6, network_interval_seconds=60)}
+    tailnets = {
+        TAILNET: TailnetConfig(network_nodes=6, network_interval_seconds=60, huge_counters=True)
+    }
     emulator = Emulator(make_config(tailnets=tailnets))
     records = list(emulator.dataset.network_logs(TAILNET, END - timedelta(hours=6), END))
     conns = [
@@ -211,14 +226,16 @@ def test_unauthenticated_is_401(emu: Emulator, http: requests.Session, auth: Any
     assert resp.json() == {"message": "API token invalid"}
 
 
-def test_missing_scope_is_403_naming_the_scope(http: requests.Session) -> None:
+def test_missing_scope_is_the_live_403_without_a_hint(http: requests.Session) -> None:
     keys = {"cfg-only": Credential(scopes=("logs:configuration:read",), name="cfg-only")}
     with Emulator(make_config(api_keys=keys)) as emulator:
         ok = fetch(http, emulator, "configuration", START, END, auth=("cfg-only", ""))
         denied = fetch(http, emulator, "network", START, END, auth=("cfg-only", ""))
     assert ok.status_code == 200
     assert denied.status_code == 403
-    assert denied.json()["message"].endswith("requires scope logs:network:read")
+    assert denied.json() == {
+        "message": "calling actor does not have enough permissions to perform this function"
+    }
 
 
 def test_network_plan_and_setting_are_403(emu: Emulator, http: requests.Session) -> None:
@@ -243,7 +260,7 @@ def test_tailnet_resolution_and_404(emu: Emulator, http: requests.Session) -> No
     other = fetch(http, emu, "configuration", lo, END, tailnet="other.example")
     assert other.status_code == 404
     assert other.json() == {"message": "tailnet not found"}
-    unknown = http.get(f"{emu.url}/api/v2/tailnet/-/webhooks", auth=AUTH, timeout=10)
+    unknown = http.get(f"{emu.url}/api/v2/tailnet/-/oauth-apps", auth=AUTH, timeout=10)
     assert unknown.status_code == 404
     assert unknown.json() == {"message": "not found"}
 
@@ -356,9 +373,7 @@ def test_empty_windows_answer_null_or_empty_list(http: requests.Session) -> None
         quiet_ns = [int(q.timestamp()) * 10**9 for q in quiet]
         everything = list(emulator.dataset.all_configuration_events(TAILNET))
         assert everything
-        assert not [
-            e for e in everything if quiet_ns[0] <= parse_rfc3339_ns(e["eventTime"]) < quiet_ns[1]
-        ]
+        assert not [e for e in everything if quiet_ns[0] <= _ns(e["eventTime"]) < quiet_ns[1]]
 
 
 def test_overlapping_windows_return_identical_events(emu: Emulator, http: requests.Session) -> None:
@@ -405,3 +420,50 @@ def test_adjacent_exclusive_windows_partition_the_dataset(http: requests.Session
             lo = hi
         assert got["configuration"] == list(emulator.dataset.all_configuration_events(TAILNET))
         assert got["network"] == list(emulator.dataset.all_network_logs(TAILNET))
+
+
+def test_the_envelope_names_the_tailnet_before_or_after_logs(
+    emu: Emulator, http: requests.Session
+) -> None:
+    orders = set()
+    # One window in three names it after `logs`: of 30 windows, some of each ((2/3)**30).
+    for hours in range(1, 31):
+        lo = END - timedelta(hours=hours)
+        resp = fetch(http, emu, "configuration", lo, lo + timedelta(hours=1))
+        body = resp.json()
+        assert body["tailnetId"] == TAILNET
+        assert "tailnet" not in body
+        orders.add(tuple(body))
+        # The order is the same for the same window (a retry sees the same body).
+        assert tuple(fetch(http, emu, "configuration", lo, lo + timedelta(hours=1)).json()) == (
+            tuple(body)
+        )
+    assert orders == {("version", "tailnetId", "logs"), ("logs", "tailnetId", "version")}
+
+
+def test_shuffle_logs_breaks_time_order_but_keeps_every_entry(http: requests.Session) -> None:
+    lo, hi = END - timedelta(days=1), END
+    with Emulator(make_config()) as plain, Emulator(make_config(shuffle_logs=True)) as mixed:
+        for kind, field in (("configuration", "eventTime"), ("network", "logged")):
+            ordered = fetch(http, plain, kind, lo, hi).json()["logs"]
+            shuffled = fetch(http, mixed, kind, lo, hi).json()["logs"]
+            assert shuffled != ordered
+            assert sorted(map(orjson.dumps, shuffled)) == sorted(map(orjson.dumps, ordered))
+            times = [_ns(e[field]) for e in shuffled]
+            assert times != sorted(times)
+
+
+def test_default_counters_are_realistic_and_huge_ones_need_the_switch() -> None:
+    def largest(huge: bool) -> int:
+        tailnets = {TAILNET: TailnetConfig(network_nodes=6, huge_counters=huge)}
+        records = Emulator(make_config(tailnets=tailnets)).dataset.all_network_logs(TAILNET)
+        return max(
+            conn.get(counter, 0)
+            for record in records
+            for name in ("virtualTraffic", "subnetTraffic", "exitTraffic", "physicalTraffic")
+            for conn in record.get(name, [])
+            for counter in ("txBytes", "rxBytes")
+        )
+
+    assert largest(huge=False) < 1 << 32
+    assert largest(huge=True) == (1 << 64) - 1

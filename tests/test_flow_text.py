@@ -16,10 +16,10 @@ from typing import Any
 
 import msgspec
 import pytest
+from singer_sdk.contrib.msgspec import encoder
 
 from tailscale_emulator import Emulator
 from tap_tailscale import streams
-from tap_tailscale.output import encoder
 from tap_tailscale.parsing import BlockDecoder, iter_log_entries
 from tap_tailscale.records import (
     FlowEntry,

@@ -395,9 +395,12 @@ def test_dns_record_from_the_four_older_endpoints() -> None:
     )
     _validate(DNS, record)
     assert [s["address"] for s in record["nameservers"]] == ["1.1.1.1", "2606:4700:4700::1111"]
-    assert record["nameservers"][0]["useWithExitNode"] is None
+    assert record["nameservers"][0] == {"address": "1.1.1.1"}  # exit-node use: not said
     assert (record["magicDNS"], record["overrideLocalDNS"]) == (True, None)
-    assert json.loads(record["splitDNS"]) == split
+    assert json.loads(record["splitDNS"]) == {
+        "corp.example.com": [{"address": "10.20.0.53"}, {"address": "10.20.1.53"}],
+        "lab.example.net": None,
+    }
 
 
 def test_dns_version_follows_content_not_time() -> None:

@@ -12,8 +12,7 @@ import pytest
 from tailscale_emulator import Emulator
 from tap_tailscale.inventory import DeviceIndex
 from tap_tailscale.ocsf import ocsf_event_only
-from tap_tailscale.records import network_record
-from tap_tailscale.schemas import TRAFFIC_KINDS
+from tap_tailscale.records import TRAFFIC_KINDS, network_record
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
 from tests.ocsf_schema import validate
@@ -76,7 +75,10 @@ def test_connection_rows_are_one_per_traffic_item_and_enriched(emulator: Emulato
             assert row["peer_name"] == known[peer]
     assert any(r["node_name"] is None for r in rows), "flows from deleted devices"
     assert any(r["peer_name"] is not None for r in rows)
-    assert index.node(rows[0]["nodeId"]) is None or rows[0]["node_name"] is not None
+    # A row is named exactly when the device index knows its node.
+    named = [(index.node(r["nodeId"]) is not None, r["node_name"] is not None) for r in rows]
+    assert {known for known, _ in named} == {True, False}
+    assert all(known == has_name for known, has_name in named)
 
 
 def test_connection_rows_alone_follow_the_flow_windows_and_state(emulator: Emulator) -> None:

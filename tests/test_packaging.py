@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.packaging
+
 ROOT = Path(__file__).resolve().parent.parent
 # Folders of the repository that are not part of the source a packager rebuilds from.
 NOT_SHIPPED = {".github", ".ci", "output", ".meltano"}

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tap_tailscale.admin_audit.policy import analyse_policy
-from tap_tailscale.admin_audit.policy_risks import new_access
+from tap_tailscale.policy import compare
 from tests.admin_events import record, rule_ids
 
 OPEN = '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}'
@@ -25,7 +25,9 @@ HUJSON = """// Engineers reach prod web servers only.
 def test_widened_acl_is_a_high_finding() -> None:
     rec = record("TAILNET.UPDATE.ACL", old=TIGHT, new=OPEN)
     assert {"TS-ACL-001", "TS-ACL-002", "TS-ACL-003"} <= rule_ids(rec)
-    assert all(f["severity"] == "high" for f in rec["findings"])
+    severities = {f["rule_id"]: f["severity"] for f in rec["findings"]}
+    assert severities.pop("TS-ACL-010") == "medium"
+    assert set(severities.values()) == {"high"}
     assert rec["severity"] == "high"
 
 
@@ -55,10 +57,15 @@ def test_unparsable_policy_is_a_finding_not_a_crash() -> None:
     assert not_object.error == "new policy is a list, not an object"
 
 
-def test_missing_side_is_not_analysed() -> None:
+def test_first_policy_is_compared_with_nothing() -> None:
     rec = record("TAILNET.UPDATE.ACL", new=OPEN)
-    assert rec["policy_changes"] is None
-    assert rec["findings"] == []
+    assert rec["policy_changes"]["became_reachable"] == [
+        "* \N{RIGHTWARDS ARROW} *:*, was not reachable"
+    ]
+    assert {"TS-ACL-001", "TS-ACL-002", "TS-ACL-003", "TS-ACL-010"} <= rule_ids(rec)
+    deleted = record("TAILNET.UPDATE.ACL", old=OPEN)
+    assert deleted["policy_changes"] is None
+    assert deleted["findings"] == []
 
 
 def test_policy_changes_by_section() -> None:
@@ -97,19 +104,38 @@ def test_policy_changes_by_section() -> None:
     assert changes["tests"] == {"removed": old["tests"]}
     assert changes["autoApprovers"] == {"added": {"exitNode": ["tag:exit"]}}
     assert changes["other_keys"] == ["derpMap"]
-    assert set(analysis.risks) == {"ssh_check_to_accept", "auto_approvers_added", "tests_deleted"}
+    assert changes["became_reachable"] == [
+        "a \N{RIGHTWARDS ARROW} c:443/tcp, was not reachable",
+        "a \N{RIGHTWARDS ARROW} b: SSH as u (accept), was check",
+        "tag:exit \N{RIGHTWARDS ARROW} exit nodes: may auto-approve exitNode, was not allowed",
+    ]
+    assert changes["no_longer_reachable"] == ["*: node attribute funnel, no longer set"]
+    assert set(analysis.risks) == {
+        "access_widened",
+        "ssh_check_to_accept",
+        "auto_approvers_added",
+        "tests_deleted",
+    }
+
+
+def _widened(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return compare(old, new).became_reachable()
 
 
 def test_coverage_understands_star_ranges_and_internet() -> None:
     old = {"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}
-    assert new_access(old, {"acls": [{"src": ["g"], "dst": ["tag:x:1000-2000"]}]}) == []
-    internet = {"acls": [{"src": ["g"], "dst": ["autogroup:internet:*"]}]}
-    assert [a.dst for a in new_access(old, internet)] == ["autogroup:internet"]
-    ranged = {"acls": [{"src": ["g"], "dst": ["tag:x:1000-2000"]}]}
-    wider = {"acls": [{"src": ["g"], "dst": ["tag:x:900-2000"]}]}
-    assert new_access(ranged, wider)
-    assert not new_access(wider, ranged)
-    grants = {"grants": [{"src": ["g"], "dst": ["tag:db"], "ip": ["tcp:5432"]}]}
-    assert [a.describe() for a in new_access({}, grants)] == ["g -> tag:db:5432"]
-    app_only = {"grants": [{"src": ["g"], "dst": ["tag:db"], "app": {"x": [{}]}}]}
-    assert new_access({}, app_only) == []
+    assert _widened(old, {"acls": [{"src": ["g@x"], "dst": ["tag:x:1000-2000"]}]}) == []
+    internet = {"acls": [{"src": ["g@x"], "dst": ["autogroup:internet:*"]}]}
+    assert _widened(old, internet) == [
+        "g@x \N{RIGHTWARDS ARROW} autogroup:internet:*, was not reachable"
+    ]
+    ranged = {"acls": [{"src": ["g@x"], "dst": ["tag:x:1000-2000"]}]}
+    wider = {"acls": [{"src": ["g@x"], "dst": ["tag:x:900-2000"]}]}
+    assert _widened(ranged, wider) == ["g@x \N{RIGHTWARDS ARROW} tag:x:900-999, was not reachable"]
+    assert not _widened(wider, ranged)
+    grants = {"grants": [{"src": ["g@x"], "dst": ["tag:db"], "ip": ["tcp:5432"]}]}
+    assert _widened({}, grants) == ["g@x \N{RIGHTWARDS ARROW} tag:db:5432/tcp, was not reachable"]
+    app_only = {"grants": [{"src": ["g@x"], "dst": ["tag:db"], "app": {"x": [{}]}}]}
+    assert _widened({}, app_only) == [
+        "g@x \N{RIGHTWARDS ARROW} tag:db: capability x {}, was not granted"
+    ]

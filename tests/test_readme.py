@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tap_tailscale.tap import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
+UPDATE_README = ROOT / "scripts" / "update_readme.py"
 
 
 def test_settings_table_matches_about_output() -> None:
@@ -55,13 +58,56 @@ def test_config_set_lines_give_the_value() -> None:
     # Meltano 4.4.1 crashes (ValueError: not enough values to unpack) when `meltano config
     # set` has no value; tests/e2e/test_readme_meltano.py runs the lines that give one.
     for doc in ("README.md", "docs/meltano.md", "meltano.yml"):
-        for line in (ROOT / doc).read_text().splitlines():
+        text = (ROOT / doc).read_text()
+        found = [
+            command
+            for line in text.splitlines()
             # `meltano config set PLUGIN SETTING VALUE`, options allowed before the plugin.
-            for command in re.findall(r"meltano config set (?:--\S+ )*[a-z][^`#]*", line):
-                assert len(command.split()) >= 6, f"{doc}: {command}"
+            for command in re.findall(r"meltano config set (?:--\S+ )*[a-z][^`#]*", line)
+        ]
+        # Each document shows the command: a pattern that matched nothing would pass
+        # however the lines were written.
+        assert found, f"{doc}: no `meltano config set PLUGIN ...` line found"
+        for command in found:
+            assert len(command.split()) >= 6, f"{doc}: {command}"
 
 
 def test_every_setting_is_documented_in_meltano_yml() -> None:
     meltano = (ROOT / "meltano.yml").read_text()
     for name in SETTINGS["properties"]:
         assert re.search(rf"name: {name}\b", meltano), name
+
+
+def _update_readme() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("update_readme", UPDATE_README)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_module_map_matches_the_package() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- module-map:start -->\n")[1].split("\n<!-- module-map:end -->")[0]
+    assert section == _update_readme().module_map(), (
+        "the README's module map is stale: run python scripts/update_readme.py --module-map"
+    )
+    # Every module and package of tap_tailscale has its row.
+    listed = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
+    top = {p.name for p in (ROOT / "tap_tailscale").glob("*.py")} - {"__init__.py", "__main__.py"}
+    top |= {f"{p.parent.name}/" for p in (ROOT / "tap_tailscale").glob("*/__init__.py")}
+    assert listed == top
+
+
+def test_module_map_follows_a_new_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "__init__.py").write_text('"""One HTTP client. Details."""\n')
+    (tmp_path / "tap.py").write_text('"""The tap: streams | runs."""\n')
+    (tmp_path / "__main__.py").write_text('"""Not listed."""\n')
+    update_readme = _update_readme()
+    monkeypatch.setattr(update_readme, "PACKAGE", tmp_path)
+    assert update_readme.module_map().splitlines()[2:] == [
+        "| `client/` | One HTTP client |",
+        "| `tap.py` | The tap: streams \\| runs |",
+    ]

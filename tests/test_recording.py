@@ -16,7 +16,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,10 +29,10 @@ from tap_tailscale.errors import ConfigError, TailscaleUserError
 from tap_tailscale.parsing import iter_log_entries
 from tap_tailscale.recording import (
     RecordingAdapter,
-    ReplayAdapter,
     build_session,
     share_recording,
 )
+from tap_tailscale.replay import ReplayAdapter
 from tests.conftest import NOW, fast_settings, run_tap
 
 if TYPE_CHECKING:
@@ -456,7 +456,8 @@ def test_replay_streams_the_same_body(live: Live, replay: requests.Session) -> N
         assert _read_streaming(response, size=1000) == NETWORK_BODY
     # The tap's own body parser reads a replayed body as it reads a live one.
     with replay.get(f"https://api.tailscale.com{NETWORK}?{WINDOW}", stream=True) as response:
-        entries = list(iter_log_entries(response.raw))
+        assert isinstance(response.raw, urllib3.HTTPResponse)
+        entries = list(iter_log_entries(cast("IO[bytes]", response.raw)))
     assert len(entries) == 12_000
     assert entries[-1]["nodeId"] == "n011999"
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -330,7 +331,7 @@ def test_malformed_bodies_raise_body_error(body: bytes, reason: str) -> None:
 
 
 def test_truncated_body_yields_what_came_before_the_break() -> None:
-    seen = []
+    seen: list[Any] = []
     with pytest.raises(BodyError):
         seen.extend(iter_log_entries(io.BytesIO(b'{"logs":[{"a":1},{"a":2},{"a"')))
     assert seen == [{"a": 1}, {"a": 2}]

@@ -10,15 +10,16 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tailscale_emulator import FaultPlan
+from tailscale_emulator import Emulator, FaultPlan
 from tap_tailscale.keys import configuration_event_id, network_flow_id
-from tap_tailscale.records import CONFIGURATION_FIELDS, network_record
-from tap_tailscale.schemas import TRAFFIC_KINDS
+from tap_tailscale.records import CONFIGURATION_FIELDS, TRAFFIC_KINDS, network_record
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 
@@ -361,13 +362,32 @@ def test_kill_9_while_windows_are_read_ahead_loses_nothing(
 ) -> None:
     # Every log request takes 0.2 s, so with four windows in flight the kill lands while
     # windows read ahead are still on their way; none of them may be claimed by a STATE.
-    emulator = make_emulator(latency_seconds=0.2)
+    # Read-ahead is shown by the requests, not by the scheduler: once network windows are
+    # asked for, an answer waits until a second one is on the wire (at most 10 s, once: if
+    # it never comes, the tap did not read ahead and the test fails).
+    emulator: Emulator | None = None
+    done, gave_up = threading.Event(), threading.Event()
+
+    def second_window_then_latency(seconds: float) -> None:
+        assert emulator is not None
+        if emulator.peak_in_flight("/logging/network") >= 1 and not gave_up.is_set():
+            give_up = time.monotonic() + 10
+            while emulator.peak_in_flight("/logging/network") < 2 and not done.is_set():
+                if time.monotonic() > give_up:
+                    gave_up.set()  # no read-ahead: stop holding answers back
+                    break
+                done.wait(0.005)
+        done.wait(seconds)
+
+    emulator = make_emulator(latency_seconds=0.2, sleep=second_window_then_latency)
     settings = fast_settings(
         emulator.url,
         start_date=format_timestamp(NOW - timedelta(days=2, minutes=5)),
         end_date=format_timestamp(NOW),
         network_window_seconds=1800,
         read_ahead_windows=4,
+        # A held answer must not be retried: a retry would be a second request in flight.
+        request_timeout_seconds=60,
     )
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(settings))
@@ -389,6 +409,8 @@ def test_kill_9_while_windows_are_read_ahead_loses_nothing(
                 if network_states == 20:
                     break
         process.kill()
+    done.set()
+    assert not gave_up.is_set(), "no second network window was asked for while one was out"
     assert 2 <= emulator.peak_in_flight("/logging/network") <= 4
     states = [m["value"] for m in received if m["type"] == "STATE"]
     resumed = run_tap(settings, state=states[-1])

@@ -103,6 +103,7 @@ def test_cb_test_is_the_test_option_callback() -> None:
 def test_the_tap_uses_its_overrides() -> None:
     tap = TapTailscale(config={}, parse_env_config=False)
     stream = tap.streams["network_flow"]
+    assert isinstance(stream, StreamInternals)
     assert type(stream)._increment_stream_state is not Stream._increment_stream_state
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(out):

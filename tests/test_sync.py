@@ -67,6 +67,11 @@ def test_windows_are_one_request_each_and_bookmarks_are_window_ends(emulator: Em
     spans = sorted(
         (parse_timestamp(r.query["start"][0]), parse_timestamp(r.query["end"][0])) for r in requests
     )
+    # A body that names its tailnet only after `logs` (as the emulator's do now and then)
+    # costs one request for the first second of that window: not a window of its own.
+    asks = [span for span in spans if span[1] - span[0] == timedelta(seconds=1)]
+    assert len(asks) <= 1
+    spans = [span for span in spans if span not in asks]
     starts = [start for start, _ in spans]
     ends = [end for _, end in spans]
     assert all(end - start <= timedelta(hours=6) for start, end in zip(starts, ends, strict=True))

@@ -57,6 +57,7 @@ def edge_emulator() -> Any:
             TAILNET: package.TailnetConfig(
                 config_event_interval_seconds=300,
                 network_nodes=4,
+                huge_counters=True,  # hard cases: counters up to 2**64 - 1
                 network_interval_seconds=300,
             )
         },

@@ -13,7 +13,7 @@ From a shell: ``tap-tailscale-emulator --port 8765`` or ``python -m tailscale_em
 (see ``--help``).
 """
 
-from tailscale_emulator.access import RequestLogEntry, api_key_id
+from tailscale_emulator.access import FORBIDDEN_MESSAGE, RequestLogEntry, api_key_id
 from tailscale_emulator.config import (
     DEFAULT_API_KEY,
     DEFAULT_CLIENT_ID,
@@ -28,9 +28,10 @@ from tailscale_emulator.config import (
     OAuthClient,
 )
 from tailscale_emulator.dataset import Dataset, TailnetConfig
-from tailscale_emulator.event_types import EVENT_TYPES, ConfigFilter, event_type_of
+from tailscale_emulator.event_types import ConfigFilter, event_type_of
 from tailscale_emulator.policies import PolicyVersion, hujson_to_json
 from tailscale_emulator.server import Emulator
+from tap_tailscale.admin_audit import EVENT_TYPES
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_FEDERATED_CLIENT_ID",
     "EVENT_TYPES",
+    "FORBIDDEN_MESSAGE",
     "INVENTORY_SCOPES",
     "ConfigFilter",
     "Credential",

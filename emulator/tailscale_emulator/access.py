@@ -35,6 +35,7 @@ KNOWN_SCOPES = frozenset(
             "log_streaming",
             "logs:configuration",
             "logs:network",
+            "networking_settings",
             "oauth_keys",
             "policy_file",
             "services",
@@ -104,12 +105,16 @@ def scope_covers(granted: Iterable[str], needed: str) -> bool:
     return False
 
 
-def missing_scope_message(scope: str) -> str:
-    """The 403 text the API gives when a credential lacks `scope`."""
-    return (
-        "calling actor does not have enough permissions to perform this function; "
-        f"requires scope {scope}"
-    )
+# The live API's answer to a credential without an endpoint's scope. It names no scope.
+FORBIDDEN_MESSAGE = "calling actor does not have enough permissions to perform this function"
+# Endpoints the live API hides from such a credential answer 404 with this instead
+# (users, webhooks, contacts, posture integrations, services, OAuth apps, log-stream status).
+HIDDEN_MESSAGE = "not found"
+
+
+def missing_scope(*, hidden: bool = False) -> Reject:
+    """The live answer to a missing scope: 403, or 404 `not found` on a hidden endpoint."""
+    return Reject(404, HIDDEN_MESSAGE) if hidden else Reject(403, FORBIDDEN_MESSAGE)
 
 
 def allowed_scopes(grant: Grant, needed: Iterable[str], denied: frozenset[str]) -> list[str]:
@@ -127,10 +132,15 @@ class Reject(Exception):  # noqa: N818 - control flow, not an error condition
         self.fault = fault
 
 
-def require_scope(grant: Grant, scope: str, denied: frozenset[str]) -> None:
-    """Reject with the API's 403 unless the grant covers `scope` and it is not refused."""
+def require_scope(
+    grant: Grant, scope: str, denied: frozenset[str], *, hidden: bool = False
+) -> None:
+    """Reject as the live API does unless the grant covers `scope` and it is not refused.
+
+    `hidden` endpoints answer 404 `not found`, the others 403 (see `missing_scope`).
+    """
     if not allowed_scopes(grant, (scope,), denied):
-        raise Reject(403, missing_scope_message(scope))
+        raise missing_scope(hidden=hidden)
 
 
 def first(values: Mapping[str, list[str]], name: str) -> str | None:
@@ -158,11 +168,17 @@ def window_ns(query: Mapping[str, list[str]]) -> tuple[int, int]:
 
 
 def grant_scopes(requested: str | None, granted: tuple[str, ...]) -> tuple[str, ...]:
-    """The scopes a token request gets: those asked for that the client holds."""
+    """The scopes a token request gets: all the client holds, or exactly those asked for.
+
+    Like the live API, a request for a scope the client does not hold is refused whole
+    (403 `OAuth client cannot grant scopes "<the scopes asked for>"`), not narrowed.
+    """
     if requested is None or not requested.strip():
         return tuple(granted)
     names = requested.split()
     unknown = [s for s in names if s not in KNOWN_SCOPES]
     if unknown:
         raise Reject(400, f"invalid scope(s): {' '.join(unknown)}")
-    return tuple(s for s in names if scope_covers(granted, s))
+    if not all(scope_covers(granted, s) for s in names):
+        raise Reject(403, f'OAuth client cannot grant scopes "{" ".join(names)}"')
+    return tuple(names)

@@ -119,8 +119,14 @@ class HandlerBase(BaseHTTPRequestHandler):
             raise Reject(404, "tailnet not found")
         return grant, tailnet
 
-    def _authorize(self, entry: RequestLogEntry, tailnet_segment: str, scope: str) -> str:
-        """Check credential, tailnet and scope; return the tailnet."""
+    def _authorize(
+        self, entry: RequestLogEntry, tailnet_segment: str, scope: str, *, hidden: bool = False
+    ) -> str:
+        """Check credential, tailnet and scope; return the tailnet.
+
+        Without the scope, `hidden` endpoints answer 404 `not found` (as the live API does
+        for users, webhooks, contacts, ...), the others 403.
+        """
         grant, tailnet = self._grant(entry, tailnet_segment)
-        require_scope(grant, scope, self.emulator.config.denied())
+        require_scope(grant, scope, self.emulator.config.denied(), hidden=hidden)
         return tailnet

@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--no-flow-logs-plan", action="store_true", help="plan lacks flow logs")
     data.add_argument("--flow-logs-disabled", action="store_true", help="flow logging is off")
+    data.add_argument(
+        "--huge-counters",
+        action="store_true",
+        help="a few traffic counters past 2**53, up to the uint64 maximum (hard cases)",
+    )
+    data.add_argument(
+        "--plant-detections", action="store_true", help="the planted scenario of the TS-H rules"
+    )
     api = p.add_argument_group("api behaviour")
     api.add_argument("--api-key", action="append", default=[], help="accepted API key (repeatable)")
     api.add_argument("--token-lifetime", type=float, help="OAuth token lifetime in seconds")
@@ -89,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
         "--deny-inventory-scopes",
         action="store_true",
         help="answer every inventory endpoint with the API's missing-scope 403",
+    )
+    api.add_argument(
+        "--shuffle-logs",
+        action="store_true",
+        help="send each window's log entries out of time order",
+    )
+    api.add_argument(
+        "--name-after-logs-every",
+        type=int,
+        help="one configuration window in N names the tailnet after `logs` (default 3, 0 never)",
     )
     faults = p.add_argument_group("faults")
     faults.add_argument("--fault-rate", type=float, help="probability a logging request fails")
@@ -133,6 +151,9 @@ _API_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("max_entries", "max_entries_per_response", None),
     ("latency_seconds", "latency_seconds", None),
     ("deny_inventory_scopes", "deny_inventory_scopes", True),
+    ("shuffle_logs", "shuffle_logs", True),
+    ("name_after_logs_every", "name_after_logs_every", None),
+    ("plant_detections", "planted", True),
 )
 _TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("config_interval", "config_event_interval_seconds", None),
@@ -142,6 +163,7 @@ _TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("inventory_devices", "inventory_devices", None),
     ("no_flow_logs_plan", "plan_has_flow_logs", False),
     ("flow_logs_disabled", "flow_logs_enabled", False),
+    ("huge_counters", "huge_counters", True),
 )
 
 

@@ -32,6 +32,12 @@ INVENTORY_SCOPES: tuple[str, ...] = (
     *KEY_SCOPES,
     "policy_file:read",
     "dns:read",
+    # The posture endpoints (tailscale_emulator.posture_routes).
+    "feature_settings:read",
+    "log_streaming:read",
+    "webhooks:read",
+    "services:read",
+    "account_settings:read",
 )
 INVENTORY_SCOPES += DEVICE_DETAIL_SCOPES
 
@@ -162,8 +168,23 @@ class EmulatorConfig:
     deny_inventory_scopes: bool = False
     # Further scopes refused for every credential (e.g. only "users:read").
     denied_scopes: tuple[str, ...] = ()
+    # Inventory paths (after `/tailnet/{tailnet}/`) refused with the live 403 whatever the
+    # credential holds, e.g. "dns/configuration", whose scope is not documented.
+    refused_paths: tuple[str, ...] = ()
+    # Fill every write-only secret field (log-stream tokens, webhook and posture
+    # integration secrets, key values) as an API regression would: for leak tests.
+    plant_secrets: bool = False
     # Added before every log endpoint answers (the benchmark's latency case).
     latency_seconds: float = 0.0
+    # The live API names the tailnet `tailnetId` before `logs`; JSON objects have no key
+    # order, so one configuration window in N (by a hash of its start) names it after
+    # `logs` instead. 0 = never, 1 = always.
+    name_after_logs_every: int = 3
+    # Send each window's entries in a shuffled order (the spec promises time order; a
+    # tap must not lose an entry that breaks it). Seeded by the window: reproducible.
+    shuffle_logs: bool = False
+    # The planted scenario of the dbt project's TS-H rules (tailscale_emulator.planted).
+    planted: bool = False
 
     def denied(self) -> frozenset[str]:
         """The scopes refused for every credential."""
@@ -247,8 +268,9 @@ def _config_from_dict(data: Mapping[str, Any]) -> EmulatorConfig:
         values["federated_clients"] = {
             k: FederatedClient(**_with_scopes(c)) for k, c in values["federated_clients"].items()
         }
-    if "denied_scopes" in values:
-        values["denied_scopes"] = tuple(values["denied_scopes"])
+    for name in ("denied_scopes", "refused_paths"):
+        if name in values:
+            values[name] = tuple(values[name])
     if values.get("faults") is not None:
         faults = dict(values["faults"])
         _only_known(faults, FaultPlan.__dataclass_fields__, "faults")

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tailscale_emulator.event_types import ConfigFilter
-from tailscale_emulator.events import CONFIG_PERIOD, config_bodies, policy_update_bodies
+from tailscale_emulator.events import (
+    CONFIG_PERIOD,
+    OWN_GROUP,
+    config_bodies,
+    policy_update_bodies,
+)
 from tailscale_emulator.hashing import GOLDEN, M64, salt_of
 from tailscale_emulator.inventory_view import InventoryView
 from tailscale_emulator.nodes import make_node
@@ -62,6 +67,12 @@ class TailnetConfig:
     external_devices: int = 1
     # When set, the inventory lists this many devices in all (idle devices fill it up).
     inventory_devices: int | None = None
+    # The shared-in devices are this tailnet's own devices, listed by both tailnets with
+    # the same nodeId (as the live API does); None: from a tailnet the emulator lacks.
+    devices_shared_from: str | None = None
+    # A few traffic counters past 2**53, up to the uint64 maximum: hard cases for tests.
+    # Off by default, so the demo's top talkers have the sizes real tailnets show.
+    huge_counters: bool = False
 
 
 class DatasetSettings(Protocol):
@@ -95,7 +106,7 @@ class Dataset(InventoryView):
     def __init__(self, settings: DatasetSettings) -> None:
         self.settings = settings
         self._config_cache: dict[tuple[int, str, int], list[tuple[JsonDict, ...] | None]] = {}
-        self._network_cache: dict[tuple[int, str, int, int], list[JsonDict | None]] = {}
+        self._network_cache: dict[tuple[int, str, int, int, bool], list[JsonDict | None]] = {}
 
     # -- public API --------------------------------------------------------------------
 
@@ -224,14 +235,19 @@ class Dataset(InventoryView):
             deferred = ZERO_TIME
             if (h >> 48) % 13 == 0:
                 deferred = format_go(t - 1_000_000 * (1 + (h >> 52) % 900))
+            # Exported and streamed events carry when Tailscale logged them, just after.
+            logged = format_go(t + 100_000_000 + (h >> 20) % 2_900_000_000)
             for body in bodies:
                 ev: JsonDict = {
+                    "logged": logged,
                     "eventTime": event_time,
                     "type": "CONFIG",
                     "deferredAt": deferred,
                     "eventGroupID": group,
                 }
                 ev.update(body)
+                if ev["eventGroupID"] == OWN_GROUP:
+                    ev["eventGroupID"] = "%016x%016x" % (h ^ GOLDEN, (h * GOLDEN) & M64)  # noqa: UP031
                 if not filtered or flt.matches(ev):
                     yield ev
 
@@ -240,11 +256,11 @@ class Dataset(InventoryView):
         return self._network_gen(tailnet, cfg, lo, hi)
 
     def _network_memo(
-        self, salt: int, tailnet: str, nodes: int, items: int
+        self, salt: int, tailnet: str, nodes: int, items: int, huge: bool
     ) -> list[JsonDict | None]:
         # Payloads repeat every NETWORK_PERIOD reports per node; a flat list indexed by
         # (node, report % period) is the cheapest memo lookup in the hot loop.
-        memo_key = (salt, tailnet, nodes, items)
+        memo_key = (salt, tailnet, nodes, items, huge)
         bodies = self._network_cache.get(memo_key)
         if bodies is None:
             if len(self._network_cache) >= 8:
@@ -268,7 +284,8 @@ class Dataset(InventoryView):
         sample_len = min(period, 5 * NS_PER_SECOND)
         node_ids = [make_node(salt, tailnet, k).node_id for k in range(nodes)]
         items = cfg.traffic_items
-        bodies = self._network_memo(salt, tailnet, nodes, items)
+        huge = cfg.huge_counters
+        bodies = self._network_memo(salt, tailnet, nodes, items, huge)
         fmt = second_prefix
         j = lo // period - 1
         while j * period <= hi:
@@ -292,7 +309,9 @@ class Dataset(InventoryView):
                     continue
                 m = k * NETWORK_PERIOD + r
                 body = bodies[m] or _remember(
-                    bodies, m, network_body(salt, tailnet, (k, r), nodes, items)
+                    bodies,
+                    m,
+                    network_body(salt, tailnet, (k, r), nodes, items, huge_counters=huge),
                 )
                 end = t - 20_000_000 - (h >> 20) % 780_000_000
                 start = end - sample_len + (h >> 30) % 4_000_000

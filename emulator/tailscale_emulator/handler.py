@@ -9,15 +9,16 @@ from tailscale_emulator.access import Reject
 from tailscale_emulator.inventory_routes import DEVICE_PATH, TAILNET_INVENTORY_PATH, InventoryMixin
 from tailscale_emulator.logs import LogsMixin
 from tailscale_emulator.oauth import OAuthMixin
+from tailscale_emulator.posture_routes import POSTURE_PATH, PostureMixin
 
 LOGGING_PATH = re.compile(r"/api/v2/tailnet/([^/]+)/logging/(configuration|network)/?")
 TOKEN_PATH = "/api/v2/oauth/token"  # noqa: S105 - a URL path
 EXCHANGE_PATH = "/api/v2/oauth/token-exchange"
-_GET_PATHS = (LOGGING_PATH, TAILNET_INVENTORY_PATH, DEVICE_PATH)
+_GET_PATHS = (LOGGING_PATH, TAILNET_INVENTORY_PATH, DEVICE_PATH, POSTURE_PATH)
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
-class Handler(LogsMixin, InventoryMixin, OAuthMixin):
+class Handler(LogsMixin, InventoryMixin, PostureMixin, OAuthMixin):
     """One connection of the emulator (HTTP/1.1, keep-alive)."""
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler names it
@@ -33,6 +34,7 @@ class Handler(LogsMixin, InventoryMixin, OAuthMixin):
         logs = LOGGING_PATH.fullmatch(split.path)
         inventory = TAILNET_INVENTORY_PATH.fullmatch(split.path)
         device = DEVICE_PATH.fullmatch(split.path)
+        posture = POSTURE_PATH.fullmatch(split.path)
         try:
             with self.emulator._serving(split.path):
                 if logs is not None:
@@ -42,6 +44,9 @@ class Handler(LogsMixin, InventoryMixin, OAuthMixin):
                     self._serve_inventory(entry, tailnet, resource, query)
                 elif device is not None:
                     self._serve_device(entry, unquote(device.group(1)), query, device.group(2))
+                elif posture is not None:
+                    tailnet, resource = unquote(posture.group(1)), unquote(posture.group(2))
+                    self._serve_posture(entry, tailnet, resource)
                 else:
                     raise Reject(404, "not found")
         except Reject as reject:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope_message
+from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope
 from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.config import KEY_SCOPES
 from tailscale_emulator.inventory import KEY_OWNER_ID, USER_ROLES, USER_TYPES
+from tailscale_emulator.posture_data import planted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,6 +34,8 @@ DEVICE_DETAIL_SCOPES = {
 }
 # Devices per chunk of a streamed device list.
 _DEVICES_PER_CHUNK = 256
+# Endpoints the live API hides (404 `not found`) from a credential without their scope.
+_HIDDEN = frozenset({"users"})
 _KEY_TYPE_SCOPES = dict(zip(("auth", "api", "client", "federated"), KEY_SCOPES, strict=True))
 _DEVICE_OBJECT_FIELDS = frozenset({"clientConnectivity", "postureIdentity", "distro"})
 Query = dict[str, list[str]]
@@ -48,7 +51,9 @@ class InventoryMixin(HandlerBase):
             self._serve_keys(entry, tailnet_segment, query)
             return
         scope = _SCOPES.get(resource, "dns:read")
-        tailnet = self._authorize(entry, tailnet_segment, scope)
+        tailnet = self._authorize(entry, tailnet_segment, scope, hidden=resource in _HIDDEN)
+        if resource in self.emulator.config.refused_paths:
+            raise missing_scope()
         dataset = self.emulator.dataset
         if resource == "devices":
             fields = _fields(query)
@@ -77,7 +82,7 @@ class InventoryMixin(HandlerBase):
         grant, tailnet = self._grant(entry, "-")
         scope = DEVICE_DETAIL_SCOPES[detail]
         if not allowed_scopes(grant, (scope,), self.emulator.config.denied()):
-            raise Reject(403, missing_scope_message(scope))
+            raise missing_scope()
         dataset = self.emulator.dataset
         for name in (tailnet, *grant.other_tailnets):
             if name not in self.emulator.config.tailnets:
@@ -116,14 +121,18 @@ class InventoryMixin(HandlerBase):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def _serve_keys(self, entry: RequestLogEntry, tailnet_segment: str, query: Query) -> None:
-        """Each key type needs its own scope; a credential sees the types it may read."""
+        """Each key type needs its own scope; a credential sees the types it may read.
+
+        As live: 200 with only those kinds, and no word about the others; 403 with none.
+        """
         grant, tailnet = self._grant(entry, tailnet_segment)
         readable = allowed_scopes(grant, KEY_SCOPES, self.emulator.config.denied())
         if not readable:
-            others = ", ".join(KEY_SCOPES[1:])
-            raise Reject(403, f"{missing_scope_message(KEY_SCOPES[0])} (or {others})")
+            raise missing_scope()
         types = tuple(t for t, s in _KEY_TYPE_SCOPES.items() if s in readable)
         found = self.emulator.dataset.keys(tailnet, types)
+        if self.emulator.config.plant_secrets:
+            found = [k | {"key": planted(tailnet, "key", i)} for i, k in enumerate(found)]
         if (first(query, "all") or "").lower() != "true":
             found = [k for k in found if _own_key(grant, k, self)]
         self._send_json(entry, 200, {"keys": found})

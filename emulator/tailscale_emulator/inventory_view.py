@@ -13,7 +13,7 @@ from tailscale_emulator.policies import PolicyVersion, policy_version
 from tailscale_emulator.timefmt import to_ns
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from tailscale_emulator.dataset import DatasetSettings, TailnetConfig
 
@@ -55,7 +55,11 @@ class InventoryView:
     ) -> Iterator[JsonDict]:
         """Like `devices`, made one at a time (a 50,000-device list is never held)."""
         salt, now = self._salt_now(tailnet)
-        found = inventory.iter_devices(salt, tailnet, self.tailnet(tailnet), now, fields)
+        cfg = self.tailnet(tailnet)
+        found = inventory.iter_devices(salt, tailnet, cfg, now, fields)
+        owner = cfg.devices_shared_from
+        if owner is not None and owner != tailnet:
+            found = _shared_in(found, self.iter_devices(owner, fields))
         return (d for d in found if _matches(d, filters or {}))
 
     def device(self, tailnet: str, device_id: str, fields: str = "all") -> JsonDict | None:
@@ -127,6 +131,19 @@ class InventoryView:
             if next(self._config_iter(tailnet, slot, end - 1, _POLICY_EVENTS), None) is not None:
                 return policy_version(candidate, domain)
         return policy_version(number, domain)
+
+
+# What a shared-in device has of its owner's: the device itself, seen from elsewhere.
+_SHARED_FIELDS = ("nodeId", "id", "addresses", "name", "hostname", "os", "nodeKey")
+
+
+def _shared_in(found: Iterable[JsonDict], owners: Iterable[JsonDict]) -> Iterator[JsonDict]:
+    """The external devices made the owner tailnet's own ones, in order, one at a time."""
+    own = iter(d for d in owners if not d.get("isExternal"))
+    for device in found:
+        origin = next(own, None) if device.get("isExternal") else None
+        same = {k: origin[k] for k in _SHARED_FIELDS if k in origin} if origin else {}
+        yield {**device, **same}
 
 
 def _matches(device: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import socket
 import struct
 import time
@@ -17,6 +18,7 @@ from tailscale_emulator.base import HandlerBase
 from tailscale_emulator.config import Fault
 from tailscale_emulator.dataset import CONFIG_VERSION
 from tailscale_emulator.event_types import EVENT_TYPE_SET, ConfigFilter
+from tailscale_emulator.hashing import hash_of
 from tailscale_emulator.timefmt import NS_PER_SECOND
 
 if TYPE_CHECKING:
@@ -107,26 +109,30 @@ class LogsMixin(HandlerBase):
             if self._answer_fault(entry, fault, kind, tailnet):
                 return
         dataset = emu.dataset
+        suffix = b"}"
         if kind == "configuration":
 
-            def produce() -> Iterator[dict[str, Any]]:
+            def generate() -> Iterator[dict[str, Any]]:
                 return dataset.configuration_events_ns(tailnet, start_ns, end_ns, flt)
 
-            prefix = b'{"version":"%s","tailnet":%s,"logs":' % (
-                CONFIG_VERSION.encode(),
-                orjson.dumps(tailnet),
-            )
+            prefix, suffix = envelope(tailnet, start_ns, config.name_after_logs_every)
         else:
 
-            def produce() -> Iterator[dict[str, Any]]:
+            def generate() -> Iterator[dict[str, Any]]:
                 return dataset.network_logs_ns(tailnet, start_ns, end_ns)
 
             prefix = b'{"logs":'
+
+        def produce() -> Iterator[dict[str, Any]]:
+            if config.shuffle_logs:
+                return iter(shuffled(list(generate()), start_ns ^ end_ns))
+            return generate()
+
         self._check_capacity(entry, start_ns, end_ns, produce)
         null_when_empty = config.null_logs_for_empty or (start_ns // NS_PER_SECOND) % 2 == 1
         self._stream(
             entry,
-            prefix,
+            (prefix, suffix),
             produce(),
             latency,
             null_when_empty=null_when_empty,
@@ -185,7 +191,7 @@ class LogsMixin(HandlerBase):
             return True
         if fault == Fault.BAD_JSON:
             body = (
-                b'{"version":"1.1","tailnet":"%s","logs":[{"eventTime":"2025-03-04T09:12:44Z",'
+                b'{"version":"1.1","tailnetId":"%s","logs":[{"eventTime":"2025-03-04T09:12:44Z",'
                 % tailnet.encode()
                 if kind == "configuration"
                 else b'{"logs":[{"logged":"2025-03-04T09:30:06.412985Z","nodeId":}'
@@ -200,16 +206,19 @@ class LogsMixin(HandlerBase):
     def _stream(
         self,
         entry: RequestLogEntry,
-        prefix: bytes,
+        around: tuple[bytes, bytes],
         items: Iterator[dict[str, Any]],
         latency: Latency,
         *,
         null_when_empty: bool,
         truncate: bool,
     ) -> None:
-        """Write `prefix + [items...] + }` as chunked JSON, serialising in large batches."""
+        """Write `prefix + [items...] + suffix` as chunked JSON, serialising in large batches."""
         head_item = next(items, None)
-        produced = body_chunks(prefix, head_item, items, null_when_empty=null_when_empty)
+        prefix, suffix = around
+        produced = body_chunks(
+            prefix, head_item, items, null_when_empty=null_when_empty, suffix=suffix
+        )
         prepared: list[bytes] = []
         prepared_bytes = 0
         while latency.running() and prepared_bytes < _PREPARED_BYTES:
@@ -259,15 +268,32 @@ def _config_filter(query: dict[str, list[str]]) -> ConfigFilter:
     return flt
 
 
+def envelope(tailnet: str, start_ns: int, name_after_every: int) -> tuple[bytes, bytes]:
+    """The configuration body around its `logs`: the live `tailnetId`, before or after."""
+    version = b'"version":"%s"' % CONFIG_VERSION.encode()
+    name = b'"tailnetId":%s' % orjson.dumps(tailnet)
+    # Decided by a hash of the window's start: whole-minute starts still vary.
+    if name_after_every > 0 and hash_of(start_ns, 0xE4E) % name_after_every == 0:
+        return b'{"logs":', b",%s,%s}" % (name, version)
+    return b'{%s,%s,"logs":' % (version, name), b"}"
+
+
+def shuffled(items: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """`items` in an order of their own, the same for the same seed."""
+    random.Random(seed).shuffle(items)  # noqa: S311 - test data, not a secret
+    return items
+
+
 def body_chunks(
     prefix: bytes,
     first: dict[str, Any] | None,
     items: Iterator[dict[str, Any]],
     *,
     null_when_empty: bool,
+    suffix: bytes = b"}",
 ) -> Iterator[bytes]:
     if first is None:
-        yield prefix + (b"null}" if null_when_empty else b"[]}")
+        yield prefix + (b"null" if null_when_empty else b"[]") + suffix
         return
     buf = bytearray(prefix)
     buf += b"["
@@ -289,5 +315,5 @@ def body_chunks(
         if comma:
             buf += b","
         buf += orjson.dumps(batch)[1:-1]
-    buf += b"]}"
+    buf += b"]" + suffix
     yield bytes(buf)

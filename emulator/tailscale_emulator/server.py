@@ -2,10 +2,12 @@
 
 It follows the facts in the repository's API references: the two logging endpoints with
 RFC 3339 `start`/`end`, the inventory endpoints (devices, users, keys, policy file, DNS),
-API-key (Basic or Bearer) and OAuth (client credentials, token exchange) authentication,
-scopes, plan checks, JSON `{"message": ...}` errors, and injectable faults. Log bodies are
-streamed with chunked transfer encoding from the lazy `Dataset`, so a window of any size
-costs flat memory.
+the posture endpoints (settings, log streaming, webhooks, posture integrations, user
+invites, Services, contacts; tailscale_emulator.posture_routes), API-key (Basic or
+Bearer) and OAuth (client credentials, token exchange) authentication, scopes, plan
+checks, JSON `{"message": ...}` errors, and injectable faults. Log bodies are streamed
+with chunked transfer encoding from the lazy `Dataset`, so a window of any size costs
+flat memory.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import TYPE_CHECKING
 
 from tailscale_emulator.access import Grant, IssuedToken, Reject, RequestLogEntry, api_key_id
 from tailscale_emulator.config import DEFAULT_CLIENT_ID, EmulatorConfig, Fault, FaultPlan
-from tailscale_emulator.dataset import Dataset
 from tailscale_emulator.handler import Handler
+from tailscale_emulator.planted import dataset_for
 from tailscale_emulator.timefmt import to_ns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from tailscale_emulator.dataset import Dataset
 
 
 class _Server(ThreadingHTTPServer):
@@ -73,7 +77,7 @@ class Emulator:
         self._tokens: dict[str, IssuedToken] = {}
         self._fault_plan: FaultPlan | None = None
         self._fault_counter = 0
-        self._dataset = Dataset(self.config)
+        self._dataset = dataset_for(self.config)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -139,7 +143,7 @@ class Emulator:
     def dataset(self) -> Dataset:
         """The data behind the responses, bound to the current `config`."""
         if self._dataset.settings is not self.config:
-            self._dataset = Dataset(self.config)
+            self._dataset = dataset_for(self.config)
         return self._dataset
 
     @property

@@ -31,9 +31,9 @@ class EventRow(NamedTuple):
 _ROWS: tuple[tuple[str, str, str], ...] = (
     ("ADMIN_CONSOLE.LOGIN", "session:login", "log in to the admin console"),
     ("ADMIN_CONSOLE.LOGOUT", "session:logout", "log out of the admin console"),
-    ("API_KEY.CREATE", "auth_key:create", "create API key {tid}"),
-    ("API_KEY.EXPIRED", "auth_key:expire", "expire API key {tid}"),
-    ("API_KEY.REVOKE", "auth_key:delete", "revoke API key {tid}"),
+    ("API_KEY.CREATE", "auth_key:create", "create {kind} {tid}"),
+    ("API_KEY.EXPIRED", "auth_key:expire", "expire {kind} {tid}"),
+    ("API_KEY.REVOKE", "auth_key:delete", "revoke {kind} {tid}"),
     ("BILLING.CANCEL.SUBSCRIPTION", "billing:cancel_subscription", "cancel the subscription"),
     ("BILLING.CREATE.SUBSCRIPTION", "billing:create_subscription", "create a subscription"),
     ("BILLING.UPDATE.ADDRESS", "billing:update", "update the billing address"),
@@ -190,6 +190,36 @@ _EXTRA: tuple[tuple[str, str, str], ...] = (
 )
 EXTRA_ROWS: tuple[EventRow, ...] = tuple(EventRow(*row) for row in _EXTRA)
 
+
+class LiveRow(NamedTuple):
+    """An event value seen in live logs that the spec does not list, and where it was seen."""
+
+    event: str
+    action: str
+    template: str
+    source: str
+
+
+_TS2OTEL = "rknightion/tailscale2otel"
+# Event values captured from the live API that the spec's enums do not list.
+LIVE_ROWS: tuple[LiveRow, ...] = (
+    LiveRow(
+        "OAUTH_ACCESS_TOKEN.CREATE",
+        "oauth_token:create",
+        "issue an OAuth access token",
+        f"{_TS2OTEL} `internal/collector/objectstore/testdata/audit_export_real.ndjson` (a "
+        "live S3 export: 10 of 20 events; every token an OAuth client gets, this tap's too) "
+        "and `internal/stream/stream_test.go`",
+    ),
+    LiveRow(
+        "NODE.UPDATE.POSTURE",
+        "device:update",
+        "change posture collection of device {t}",
+        f"{_TS2OTEL} `internal/audit/processor_test.go` (a live capture: "
+        "`PostureDisabled` false to true)",
+    ),
+)
+
 # Property-wide rules: (target type, action) -> action for any property not in the
 # tables above, so a new tailnet toggle still lands on settings:update.
 _FAMILIES: tuple[tuple[str, str, str], ...] = (
@@ -207,11 +237,12 @@ FAMILY_ROWS: tuple[EventRow, ...] = tuple(EventRow(*row) for row in _FAMILIES)
 AUTH_PROVIDER_PROPERTY = "AUTH_PROVIDER"
 AUTH_PROVIDER_ACTION = "MIGRATE_AUTH_PROVIDER"
 
-KNOWN_EVENTS: frozenset[str] = frozenset(row.event for row in EVENT_ROWS + EXTRA_ROWS)
+_MAPPED: tuple[EventRow | LiveRow, ...] = (*EVENT_ROWS, *EXTRA_ROWS, *LIVE_ROWS)
+KNOWN_EVENTS: frozenset[str] = frozenset(row.event for row in _MAPPED)
 _EXACT: dict[tuple[str, str, str | None], str] = {
-    split_event(row.event): row.action for row in EVENT_ROWS + EXTRA_ROWS
+    split_event(row.event): row.action for row in _MAPPED
 }
-TEMPLATES: dict[str, str] = {row.event: row.template for row in EVENT_ROWS + EXTRA_ROWS}
+TEMPLATES: dict[str, str] = {row.event: row.template for row in _MAPPED}
 FAMILY: dict[tuple[str, str], EventRow] = {split_event(row.event)[:2]: row for row in FAMILY_ROWS}
 
 
@@ -266,7 +297,12 @@ DECISIONS: tuple[str, ...] = (
     "`NODE.ENABLE.KEY_EXPIRY` are `device:update` (medium) rather than `device:expire_key`, "
     "because nothing is expired; the summary says which way the setting went.",
     "`API_KEY.REVOKE` is `auth_key:delete`: a revoked key is gone for good. `API_KEY` covers "
-    "API access tokens, auth keys and OAuth clients alike.",
+    "API access tokens, auth keys and OAuth clients alike; the summary names the kind from "
+    "`new.capabilities` (node-auth capabilities: an auth key) or `target.name` (`Auth key`, "
+    "`API access token`, `OAuth client`), and says `API key` when neither tells.",
+    "`OAUTH_ACCESS_TOKEN.CREATE` is `oauth_token:create` (info): an OAuth client exchanged "
+    "its secret for a short-lived access token, as this tap does at every token. Creating "
+    "the client itself is `API_KEY.CREATE`.",
     "Routes: `NODE.UPDATE.ALLOWED_IPS` (subnet routes an admin enabled) and "
     "`NODE.UPDATE.EXIT_NODE` are `routes:approve`; `NODE.UPDATE.AUTO_APPROVED_ROUTES` "
     "(routes the device advertised and the autoApprovers policy accepted without a human) "

@@ -1,13 +1,13 @@
-"""ACL change analysis: parse both policies once, then list changes and risks."""
+"""ACL change analysis: parse both policies once, compare their access, list changes and risks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tap_tailscale.admin_audit.hujson import PolicyParseError, parse_policy
 from tap_tailscale.admin_audit.policy_changes import policy_changes
 from tap_tailscale.admin_audit.policy_risks import policy_risks
+from tap_tailscale.policy import PolicyParseError, compare, parse_policy
 
 
 class PolicyAnalysis(NamedTuple):
@@ -32,16 +32,26 @@ def _document(value: Any, side: str) -> Mapping[str, Any]:
 
 
 def analyse_policy(old: Any, new: Any) -> PolicyAnalysis:
-    """Changes and risks from `old` to `new`; nothing when a side is missing.
+    """Changes and risks from `old` to `new`.
 
+    No `old` is a first policy, compared with one that allows nothing, so everything it
+    opens is reported. No `new` is not analysed (deleting the policy is its own event).
     A side that does not parse yields an analysis with only `error` set, never an
     exception, so one odd policy cannot stop a sync.
     """
-    if old is None or new is None:
+    if new is None:
         return NOT_ANALYSED
     try:
-        before, after = _document(old, "old"), _document(new, "new")
+        before = _document(old, "old") if old is not None else {}
+        after = _document(new, "new")
     except PolicyParseError as exc:
         return PolicyAnalysis(None, {}, str(exc))
-    risks = {risk.code: risk.detail for risk in policy_risks(before, after)}
-    return PolicyAnalysis(policy_changes(before, after), risks, None)
+    delta = compare(before, after)
+    changes = policy_changes(before, after)
+    widened, narrowed = delta.became_reachable(), delta.no_longer_reachable()
+    if widened:
+        changes["became_reachable"] = widened
+    if narrowed:
+        changes["no_longer_reachable"] = narrowed
+    risks = {risk.code: risk.detail for risk in policy_risks(delta, before, after)}
+    return PolicyAnalysis(changes, risks, None)

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-LIST_SECTIONS = ("acls", "grants", "ssh", "tests", "sshTests", "nodeAttrs", "postures")
-MAP_SECTIONS = ("tagOwners", "groups", "hosts", "autoApprovers")
+LIST_SECTIONS = ("acls", "grants", "ssh", "tests", "sshTests", "nodeAttrs")
+MAP_SECTIONS = ("tagOwners", "groups", "hosts", "ipsets", "postures", "autoApprovers")
 _KNOWN = {name.lower(): name for name in LIST_SECTIONS + MAP_SECTIONS}
 
 

@@ -116,7 +116,7 @@ def admin_audit_record(
     analysis = analyse_policy(old, new) if key(prop) == "ACL" else NOT_ANALYSED
     facts = _facts(event, ev_type, failed=failed, analysis=analysis)
     hits = findings(facts, policy)
-    base = policy.severity(action)
+    base = policy.severity(action, ev_type)
     return {
         "cursor": make_cursor(event_time, event_id) if event_time and event_id else None,
         "event_id": event_id,

@@ -134,7 +134,7 @@ def items_removed(facts: Facts) -> str | bool:
     if isinstance(facts.old, list) and isinstance(facts.new, list):
         gone = sorted(_as_set(facts.old) - _as_set(facts.new))
         return ", ".join(gone) if gone else False
-    return facts.old != facts.new
+    return bool(facts.old != facts.new)
 
 
 def failed(facts: Facts) -> str | bool:
@@ -228,19 +228,25 @@ RULES: tuple[Rule, ...] = (
          ("NODE.UPDATE.EXIT_NODE", "NODE.UPDATE.ALLOWED_IPS"), exit_node_added),
     Rule("TS-ACL-001", "Policy opens access to any destination or the internet", "high",
          (T_FIREWALL,), ACL, policy_risk("wide_destination"),
-         "New access to `*` or `autogroup:internet` that no old rule covered."),
+         "New access to `*`, `autogroup:internet` or a prefix of /8 or wider (IPv6 /32), "
+         "after expanding host aliases and IP sets, that the old policy did not allow."),
     Rule("TS-ACL-002", "Policy opens access from any source", "high", (T_FIREWALL,),
-         ACL, policy_risk("any_source"), "New access with source `*`."),
+         ACL, policy_risk("any_source"),
+         "New access from `*` or `autogroup:danger-all`."),
     Rule("TS-ACL-003", "Policy opens a sensitive port", "high", (T_FIREWALL, "T1021"),
          ACL, policy_risk("sensitive_port"),
          "New access to SSH, Telnet, SMB, RDP, VNC, WinRM, databases, Docker or Kubernetes "
          "ports (an explicit port, a range or `*`)."),
     Rule("TS-ACL-004", "SSH rule changed from check to accept", "high", ("T1021.004",),
-         ACL, policy_risk("ssh_check_to_accept")),
+         ACL, policy_risk("ssh_check_to_accept"),
+         "A source may now SSH as a user with `accept` where it needed `check`."),
     Rule("TS-ACL-005", "SSH as root newly allowed", "high", ("T1021.004",),
-         ACL, policy_risk("ssh_root_added")),
+         ACL, policy_risk("ssh_root_added"),
+         "A source newly allowed to SSH as `root` (or any user), after expanding groups, "
+         "tag owners and autogroups."),
     Rule("TS-ACL-006", "Auto-approvers added for routes or exit nodes", "high", ("T1599",),
-         ACL, policy_risk("auto_approvers_added")),
+         ACL, policy_risk("auto_approvers_added"),
+         "Someone may now auto-approve a route (or a wider one), an exit node or a service."),
     Rule("TS-ACL-007", "Policy tests deleted", "medium", (T_FIREWALL,),
          ACL, policy_risk("tests_deleted"),
          "`tests` or `sshTests` entries removed, so a later widening fails no test."),
@@ -248,6 +254,24 @@ RULES: tuple[Rule, ...] = (
          ACL, policy_unparsable, "Old or new policy is neither JSON nor HuJSON; not analysed."),
     Rule("TS-ACL-009", "Tailnet policy file deleted", "high", (T_FIREWALL,),
          ("TAILNET.DELETE.ACL",)),
+    Rule("TS-ACL-010", "Policy widens access", "medium", (T_FIREWALL,),
+         ACL, policy_risk("access_widened"),
+         "Anyone reaches a destination, port, SSH login or application capability the old "
+         "policy did not allow, after expanding groups, tag owners, autogroups, hosts and IP "
+         "sets. The detail names what became reachable; the high rules above single out "
+         "the widest cases. A first policy (no `old`) is compared with one allowing nothing."),
+    Rule("TS-ACL-011", "Policy grants an admin application capability", "high",
+         ("T1098", T_FIREWALL), ACL, policy_risk("admin_capability"),
+         "A new grant `app` capability whose name or value mentions system:masters, admin, "
+         "owner or root (e.g. Kubernetes impersonation of `system:masters`)."),
+    Rule("TS-ACL-012", "Funnel switched on for more nodes", "high", ("T1133", T_FIREWALL),
+         ACL, policy_risk("funnel_enabled"),
+         "`nodeAttrs` give the `funnel` attribute to nodes that lacked it, exposing their "
+         "services to the public internet."),
+    Rule("TS-ACL-013", "Posture or route condition removed from access", "medium",
+         (T_FIREWALL,), ACL, policy_risk("condition_removed"),
+         "Access that needed a device posture (`srcPosture`, `defaultSrcPosture`) or a "
+         "grant's `via` router now needs less."),
     Rule("TS-GEN-001", "Configuration change failed", "medium", (), ("*",), failed,
          "Outcome failure: an `error` is set, or the target is a FAILED_REQUEST."),
     Rule("TS-GEN-002", "Unknown event type", "medium", (), ("*",), unknown_event,

@@ -6,6 +6,8 @@ from the tap's schema module, which imports it: no import cycle.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
@@ -13,7 +15,7 @@ from singer_sdk.typing import Property
 _JSON_TYPES = ("object", "array", "string", "number", "boolean")
 
 
-def changed_value_properties() -> list[Property]:
+def changed_value_properties() -> list[Property[Any]]:
     """`old` and `new`: the one place that decides their type (see record.changed_values)."""
     # JSON text, as in configuration_audit: every loader keeps it without ambiguity.
     value = th.CustomType({"type": ["string", "null"], "contentMediaType": "application/json"})
@@ -92,6 +94,9 @@ ADMIN_AUDIT = th.PropertiesList(
         # No "properties" key: the SDK's flattener drops an object declared with an
         # empty one; sections appear only when they changed (docs/admin-audit-actions.md).
         th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
-        description="ACL changes by section (acls, grants, ssh, tests, tagOwners, ...).",
+        description=(
+            "ACL changes by section (acls, grants, ssh, tests, tagOwners, ...), and "
+            "became_reachable / no_longer_reachable: the access diff in reviewer words."
+        ),
     ),
 ).to_dict()

@@ -10,15 +10,19 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 
 from tap_tailscale.admin_audit.rules import RULE_IDS
+from tap_tailscale.posture_rules import RULE_IDS as POSTURE_RULE_IDS
 
 SEVERITIES = ("high", "medium", "info")
 """Every severity, highest first."""
 RULE_OFF = "off"
 RULE_PREFIX = "rule:"
 
+# `acl:update` is not listed: an ACL change is as severe as what it opens, which the
+# TS-ACL rules read from the access diff (a narrowing or a comment edit is info).
+# Tailnet settings and log configuration are medium; the rules single out the switches
+# that weaken security (TS-SET-*, TS-LOG-*, TS-TKA-001) as high.
 HIGH_ACTIONS = frozenset(
     {
-        "acl:update",
         "acl:delete",
         "device:approve",
         "device:delete",
@@ -26,23 +30,44 @@ HIGH_ACTIONS = frozenset(
         "routes:approve",
         "routes:set_advertised",
         "auth_key:create",
-        "auth_key:delete",
         "user:invite",
-        "user:delete",
         "user:role_update",
         "oidc:update",
         "saml:update",
         "tailnet:transfer_ownership",
         "tailnet:delete",
-        "webhook:create",
-        "webhook:update",
         "webhook:delete",
-        "settings:update",
-        "logging:set_config",
     }
 )
 MEDIUM_ACTIONS = frozenset(
-    {"device:update", "tag:update", "posture:create", "posture:update", "posture:delete"}
+    {
+        "device:update",
+        "tag:update",
+        "posture:create",
+        "posture:update",
+        "posture:delete",
+        "settings:update",
+        "logging:set_config",
+        # Revoking a key, removing a user or adding a webhook takes nothing away from
+        # the defences; the webhook rules (TS-LOG-005/006) rate the ones that do.
+        "auth_key:delete",
+        "user:delete",
+        "webhook:create",
+        "webhook:update",
+    }
+)
+# Events that switch a protection on (tailnet lock, approvals, flow logs, posture
+# identity): info unless the user's overrides name their action.
+HARDENING_EVENTS = frozenset(
+    {
+        "TAILNET.CREATE.TKA",
+        "TAILNET.ENABLE.TKA",
+        "TAILNET.ENABLE.MACHINE_APPROVAL_NEEDED",
+        "TAILNET.ENABLE.USER_APPROVAL_REQUIRED",
+        "TAILNET.ENABLE.NETWORK_FLOW_LOGGING",
+        "TAILNET.ENABLE.LOG_EXIT_FLOWS",
+        "TAILNET.ENABLE.COLLECT_POSTURE_IDENTITY",
+    }
 )
 MEDIUM_VERBS = ("delete", "remove")
 
@@ -51,8 +76,10 @@ _GLOB_CHARS = frozenset("*?[")
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
-def default_severity(normalized_action: str) -> str:
+def default_severity(normalized_action: str, event_type: str | None = None) -> str:
     """Severity from the product table, before any `severity_overrides`."""
+    if event_type in HARDENING_EVENTS:
+        return "info"
     action = normalized_action.strip().lower()
     if action in HIGH_ACTIONS:
         return "high"
@@ -121,7 +148,8 @@ class SeverityPolicy:
                     "'rule:TS-LOG-001'",
                 )
             if name.startswith(RULE_PREFIX):
-                rule_id, setting = _rule_override(str(raw_key), raw_value, value, RULE_IDS)
+                known = RULE_IDS | POSTURE_RULE_IDS
+                rule_id, setting = _rule_override(str(raw_key), raw_value, value, known)
                 rule_overrides[rule_id] = setting
             elif value not in _RANK:
                 raise _entry_error(
@@ -139,10 +167,11 @@ class SeverityPolicy:
         self._rules = rule_overrides
         self._cache: dict[str, str] = {}
 
-    def severity(self, normalized_action: str) -> str:
-        """The base severity for one normalized action."""
+    def severity(self, normalized_action: str, event_type: str | None = None) -> str:
+        """The base severity for one normalized action (of `event_type`, if given)."""
+        hardening = event_type in HARDENING_EVENTS
         cached = self._cache.get(normalized_action)
-        if cached is not None:
+        if cached is not None and not hardening:
             return cached
         action = normalized_action.strip().lower()
         result = self._exact.get(action)
@@ -151,6 +180,8 @@ class SeverityPolicy:
                 (sev for pattern, sev in self._globs if fnmatch.fnmatchcase(action, pattern)),
                 None,
             )
+        if result is None and hardening:
+            return "info"
         if result is None:
             result = default_severity(action)
         # Actions come from a small vocabulary; the bound only guards odd inputs.

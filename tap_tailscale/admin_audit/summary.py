@@ -22,7 +22,7 @@ _BARE_FALLBACK = "perform {event}"
 # Events the control plane or the device itself usually causes: "alice expired
 # the key" would be false, so when no user acted they read as a passive sentence.
 PASSIVE_TEMPLATES: dict[str, str] = {
-    "API_KEY.EXPIRED": "API key {tid} expired",
+    "API_KEY.EXPIRED": "{kind} {tid} expired",
     "NODE.EXPIRED.KEY_EXPIRY_TIME": "the node key of device {t} expired",
 }
 
@@ -130,11 +130,38 @@ def is_failure(ttype: str | None, error: str | None) -> bool:
     return error is not None or ttype == "FAILED_REQUEST"
 
 
+# `target.name` of an `API_KEY` event, as the live API writes it, and the kind it names.
+_KEY_KINDS = {
+    "auth key": "auth key",
+    "api access token": "API access token",
+    "control api key": "API access token",
+    "oauth client": "OAuth client",
+    "federated identity": "federated identity",
+}
+_NODE_AUTH_CAPABILITIES = frozenset({"ONE_OFF_NODE_AUTH", "REUSABLE_NODE_AUTH", "EPHEMERAL"})
+
+
+def key_kind(target: Mapping[str, Any], new: Any) -> str:
+    """What an `API_KEY` event's key is: auth key, API access token, OAuth client, or API key.
+
+    Node-auth capabilities in `new` make an auth key; else `target.name` tells (the live
+    API names the kind there); else it stays "API key".
+    """
+    capabilities = mapping(new).get("capabilities")
+    if isinstance(capabilities, list) and _NODE_AUTH_CAPABILITIES.intersection(
+        item for item in capabilities if isinstance(item, str)
+    ):
+        return "auth key"
+    name = (text(target.get("name")) or "").strip().lower()
+    return _KEY_KINDS.get(name, "API key")
+
+
 def _fields(event: Mapping[str, Any], ev_type: str) -> dict[str, str]:
     target = mapping(event.get("target"))
     name, tid = text(target.get("name")), text(target.get("id"))
     ttype, prop = key(text(target.get("type"))), key(text(target.get("property")))
     return {
+        "kind": key_kind(target, event.get("new")),
         "t": name or tid or "(unknown)",
         "tid": tid or name or "(unknown)",
         "prop": (prop or "").lower().replace("_", " "),

@@ -7,6 +7,8 @@ endpoints and call these.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tap_tailscale.inventory.device_details import (
     DEVICE_DETAIL_KEYS,
     DEVICE_DETAIL_SCHEMAS,
@@ -15,6 +17,7 @@ from tap_tailscale.inventory.device_details import (
 )
 from tap_tailscale.inventory.dns import dns_record
 from tap_tailscale.inventory.index import DeviceIndex, DeviceRef, normalize_ip
+from tap_tailscale.inventory.posture_schema import POSTURE_KEY_PROPERTIES, POSTURE_SCHEMAS
 from tap_tailscale.inventory.records import (
     device_record,
     key_record,
@@ -24,16 +27,25 @@ from tap_tailscale.inventory.records import (
 from tap_tailscale.inventory.schema import (
     DEVICES,
     DNS,
-    KEY_PROPERTIES,
     KEYS,
     POLICY,
-    SCHEMAS,
     USERS,
 )
+from tap_tailscale.inventory.schema import KEY_PROPERTIES as _BASE_KEYS
+from tap_tailscale.inventory.schema import SCHEMAS as _BASE_SCHEMAS
 
-# The per-device streams' schemas and keys join the others'.
-SCHEMAS.update(DEVICE_DETAIL_SCHEMAS)
-KEY_PROPERTIES.update(DEVICE_DETAIL_KEYS)
+# Every inventory stream's schema and key: the base snapshots, the posture ones and the
+# per-device ones.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    **_BASE_SCHEMAS,
+    **POSTURE_SCHEMAS,
+    **DEVICE_DETAIL_SCHEMAS,
+}
+KEY_PROPERTIES: dict[str, list[str]] = {
+    **_BASE_KEYS,
+    **POSTURE_KEY_PROPERTIES,
+    **DEVICE_DETAIL_KEYS,
+}
 
 __all__ = [
     "DEVICES",

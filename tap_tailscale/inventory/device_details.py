@@ -10,20 +10,19 @@ form is kept: the token at its end is replaced.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
+from tap_tailscale.errors import REDACTED
 from tap_tailscale.inventory.schema import EXTRA_FIELDS, SYNCED_AT, VERSION_HASH
 from tap_tailscale.inventory.shaping import (
     JSON,
     TIME,
     Converter,
     extras,
-    is_secret,
     require_object,
     shape_fields,
     snapshot_time,
@@ -31,13 +30,11 @@ from tap_tailscale.inventory.shaping import (
 )
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.schemas import JSON_TEXT, TAILNET, TIMESTAMP
+from tap_tailscale.secret_fields import is_secret, redact_invite_url
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-REDACTED = "[redacted]"
-# Everything after the last `/` (and any query) is the invite's token.
-_INVITE_TOKEN = re.compile(r"[^/]*$")
 
 DEVICE_POSTURE = th.PropertiesList(
     TAILNET,
@@ -91,7 +88,7 @@ DEVICE_DETAIL_KEYS: dict[str, list[str]] = {
     "device_posture": ["tailnet", "nodeId"],
     "device_invites": ["tailnet", "id"],
 }
-DEVICE_DETAIL_SCHEMAS: dict[str, dict] = {
+DEVICE_DETAIL_SCHEMAS: dict[str, dict[str, Any]] = {
     "device_posture": DEVICE_POSTURE,
     "device_invites": DEVICE_INVITES,
 }
@@ -111,13 +108,6 @@ _INVITE_SPEC: tuple[tuple[str, Converter], ...] = (
     ("acceptedBy", None),
 )
 _INVITE_FIELDS = frozenset(name for name, _ in _INVITE_SPEC)
-
-
-def redact_invite_url(url: Any) -> Any:
-    """The invite link with its token replaced; anything not a link is dropped."""
-    if not isinstance(url, str) or not url:
-        return None
-    return _INVITE_TOKEN.sub(REDACTED, url.split("?", 1)[0].split("#", 1)[0], count=1)
 
 
 def posture_record(
@@ -181,6 +171,7 @@ def _object_or_none(value: Any, key: str) -> Any:
 __all__ = [
     "DEVICE_DETAIL_KEYS",
     "DEVICE_DETAIL_SCHEMAS",
+    "REDACTED",
     "invite_records",
     "posture_record",
     "redact_invite_url",

@@ -2,9 +2,12 @@
 
 Built either from `/dns/configuration` (one call, which also says which nameservers
 serve exit-node users) or from the four older endpoints' bodies. One record per
-snapshot, keyed by (tailnet, dns_version), the version being a hash of the content: an
-upserting target keeps one row per distinct configuration, with the last time it was
-seen.
+snapshot, keyed by (tailnet, dns_version), the version being a hash of the content's
+canonical JSON (the same configuration with its keys in another order has the same
+version): an upserting target keeps one row per distinct configuration, with the last
+time it was seen. The older endpoints do not say which nameservers serve exit-node
+users, so from them a nameserver is `{"address": ...}` alone, as the configuration
+endpoint writes one whose `useWithExitNode` is false.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.inventory.shaping import content_hash, snapshot_time
-from tap_tailscale.records import json_text
+from tap_tailscale.inventory.shaping import canonical_text, content_hash, snapshot_time
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,10 +29,19 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _nameserver(value: Any) -> Any:
-    # The older endpoint lists bare addresses; the configuration endpoint, objects.
-    if isinstance(value, str):
-        return {"address": value, "useWithExitNode": None}
-    return value
+    # The older endpoints list bare addresses; the configuration endpoint, objects.
+    return {"address": value} if isinstance(value, str) else value
+
+
+def _split_servers(split: Any) -> Any:
+    # `/dns/split-dns` maps a domain to bare addresses (or null): as objects, like
+    # `/dns/configuration`'s `splitDNS`.
+    if not isinstance(split, Mapping):
+        return split
+    return {
+        domain: [_nameserver(s) for s in servers] if isinstance(servers, list) else servers
+        for domain, servers in split.items()
+    }
 
 
 def dns_record(
@@ -57,7 +68,7 @@ def dns_record(
         servers = _mapping(nameservers).get("dns")
         prefs = _mapping(preferences)
         paths = _mapping(search_paths).get("searchPaths")
-        split = split_dns
+        split = _split_servers(split_dns)
         unknown = {}
     unknown_prefs = {k: v for k, v in prefs.items() if k not in _PREFERENCE_FIELDS}
     if unknown_prefs:
@@ -67,12 +78,15 @@ def dns_record(
         "magicDNS": prefs.get("magicDNS"),
         "overrideLocalDNS": prefs.get("overrideLocalDNS"),
         "searchPaths": paths,
-        "splitDNS": json_text(split),
-        "extra_fields": json_text(unknown or None),
+        "splitDNS": split,
+        "extra_fields": unknown or None,
     }
     return {
         "tailnet": tailnet,
+        # Hashed before the objects become text: sorted keys, whatever order they came in.
         "dns_version": content_hash(content),
         "synced_at": snapshot_time(synced_at),
         **content,
+        "splitDNS": canonical_text(split),
+        "extra_fields": canonical_text(unknown or None),
     }

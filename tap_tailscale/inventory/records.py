@@ -16,6 +16,7 @@ from tap_tailscale.inventory.shaping import (
     JSON,
     TIME,
     Converter,
+    canonical_text,
     extras,
     require_object,
     shape_fields,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 def _connectivity(value: Any) -> Any:
     # `latency` is keyed by DERP region name: JSON text, not one column per region.
     if isinstance(value, dict) and "latency" in value:
-        return {**value, "latency": json_text(value["latency"])}
+        return {**value, "latency": canonical_text(value["latency"])}
     return value
 
 

@@ -8,6 +8,8 @@ key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
@@ -54,7 +56,12 @@ CLIENT_CONNECTIVITY = th.ObjectType(
 )
 
 DEVICES = th.PropertiesList(
-    Property("nodeId", th.StringType, required=True, description="Stable node id; the key."),
+    Property(
+        "nodeId",
+        th.StringType,
+        required=True,
+        description="Stable node id; the key with `tailnet` (a shared device is in both).",
+    ),
     TAILNET,
     SYNCED_AT,
     Property("id", th.StringType, description="Legacy numeric id."),
@@ -106,7 +113,7 @@ DEVICES = th.PropertiesList(
 ).to_dict()
 
 USERS = th.PropertiesList(
-    Property("id", th.StringType, required=True, description="Stable user id; the key."),
+    Property("id", th.StringType, required=True, description="Stable user id; key with tailnet."),
     TAILNET,
     SYNCED_AT,
     Property("displayName", th.StringType),
@@ -133,7 +140,7 @@ _DEVICE_CREATE = th.ObjectType(
 )
 
 KEYS = th.PropertiesList(
-    Property("id", th.StringType, required=True, description="Stable key id; the key."),
+    Property("id", th.StringType, required=True, description="Stable key id; key with tailnet."),
     TAILNET,
     SYNCED_AT,
     Property("keyType", th.StringType, description="auth, client, api or federated."),
@@ -208,15 +215,16 @@ DNS = th.PropertiesList(
     EXTRA_FIELDS,
 ).to_dict()
 
-# Stream name -> primary key properties.
+# Stream name -> primary key properties. Every key starts with the tailnet: a device
+# shared into another tailnet is listed by both, with the same nodeId.
 KEY_PROPERTIES: dict[str, list[str]] = {
-    "devices": ["nodeId"],
-    "users": ["id"],
-    "keys": ["id"],
+    "devices": ["tailnet", "nodeId"],
+    "users": ["tailnet", "id"],
+    "keys": ["tailnet", "id"],
     "policy": ["tailnet", "policy_version"],
     "dns": ["tailnet", "dns_version"],
 }
-SCHEMAS: dict[str, dict] = {
+SCHEMAS: dict[str, dict[str, Any]] = {
     "devices": DEVICES,
     "users": USERS,
     "keys": KEYS,

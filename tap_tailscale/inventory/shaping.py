@@ -15,18 +15,14 @@ from typing import Any
 
 import msgspec
 
-from tap_tailscale.records import RejectedEntryError, json_text
+from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.secret_fields import is_secret
 from tap_tailscale.timeutil import (
     InvalidTimestampError,
     format_timestamp,
     normalize_optional_timestamp,
     normalize_timestamp,
 )
-
-# Secrets the API returns only at creation. A listing should never hold them; if one
-# ever does, it is dropped here rather than written to a warehouse.
-SECRET_FIELDS = frozenset(("key", "secret", "clientSecret"))
-_SECRET_PREFIX = "tskey-"  # noqa: S105 (a prefix to detect, not a password)
 
 # Sorted keys make equal documents equal bytes; Decimal keeps the digits the API sent.
 _CANONICAL = msgspec.json.Encoder(order="sorted", decimal_format="number")
@@ -44,16 +40,20 @@ def content_hash(value: Any) -> str:
     return "sha256:" + sha256(_CANONICAL.encode(value)).hexdigest()
 
 
-def is_secret(name: str, value: Any) -> bool:
-    """Whether a field holds a secret: a known secret name, or a Tailscale key value."""
-    return name in SECRET_FIELDS or (isinstance(value, str) and value.startswith(_SECRET_PREFIX))
+def canonical_text(value: Any) -> str | None:
+    """A JSON value as text with object keys sorted (None for no value).
+
+    JSON objects have no key order, so the same object sent with its keys in another
+    order gives the same text, and the same row, every digit kept.
+    """
+    return None if value is None else _CANONICAL.encode(value).decode()
 
 
 def extras(obj: Mapping[str, Any], known: frozenset[str]) -> str | None:
     """Fields the schema does not know yet, as JSON text (None when there are none),
     without secrets."""
     unknown = {k: v for k, v in obj.items() if k not in known and not is_secret(k, v)}
-    return json_text(unknown or None)
+    return canonical_text(unknown or None)
 
 
 # How one field goes from the API object to the record: None keeps the value as sent.
@@ -62,7 +62,7 @@ Converter = Callable[[Any], Any] | None
 TIME: Converter = normalize_optional_timestamp
 # Objects with free-form keys (region names, claim names) become JSON text, so a
 # flattening loader does not make a column per key.
-JSON: Converter = json_text
+JSON: Converter = canonical_text
 
 
 def shape_fields(

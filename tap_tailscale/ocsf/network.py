@@ -68,6 +68,17 @@ def _ip_version(*addresses: Any) -> int | None:
     return None
 
 
+def _version_sources(row: dict[str, Any]) -> tuple[Any, Any]:
+    """The addresses that tell the IP version, best first.
+
+    A physical item's source is the peer's Tailscale address (IPv4) while its destination
+    is the underlay the packets really used, so the destination decides there.
+    """
+    if row.get("traffic_kind") == "physical":
+        return row.get("dst_ip"), row.get("src_ip")
+    return row.get("src_ip"), row.get("dst_ip")
+
+
 def _endpoint(ip: Any, port: Any) -> dict[str, Any]:
     return drop_none({"ip": ip, "port": port if isinstance(port, int) and port > 0 else None})
 
@@ -134,7 +145,7 @@ def _connection_info(row: dict[str, Any], rule: KindRule) -> dict[str, Any]:
             "boundary": _BOUNDARIES.get(rule.boundary_id, "Unknown"),
             "protocol_num": row.get("proto"),
             "protocol_name": row.get("proto_name"),
-            "protocol_ver_id": _ip_version(row.get("src_ip"), row.get("dst_ip")),
+            "protocol_ver_id": _ip_version(*_version_sources(row)),
         }
     )
 

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 DSN_ENV = "TAP_TAILSCALE_PG_DSN"
 # Variables from the caller's shell that would change what Meltano or the plugins do.
-_FOREIGN_PREFIXES = ("TAP_TAILSCALE", "TARGET_POSTGRES", "TARGET_JSONL", "MELTANO_")
+_FOREIGN_PREFIXES = (
+    "TAP_TAILSCALE",
+    "TARGET_POSTGRES",
+    "TARGET_JSONL",
+    "TARGET_DUCKDB",
+    "DBT_",
+    "MELTANO_",
+)
 
 # SQL runs in the target-postgres plugin's own Python, which has psycopg, so the test
 # environment needs no database driver. One process per call: argv is the DSN and a JSON

@@ -8,7 +8,8 @@ the test starts one and points `TAP_TAILSCALE_API_URL` at it. The only change to
 port: a free one replaces 8765 (in meltano.yml too), so a demo running elsewhere cannot clash.
 
 Needs `meltano` beside this Python (`make test` installs it) and PyPI for `meltano install`.
-The subsections (stream maps, scale-out) need PostgreSQL; tests/e2e/test_meltano.py runs them.
+The subsections need PostgreSQL: tests/e2e/test_meltano.py runs the stream maps, and
+tests/e2e/test_scale_out.py the scale-out blocks.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
     results = project.bash(dev, dev_env)
     assert_all_exit_zero(results)
     assert f"TAP_TAILSCALE_API_KEY='{DEV_KEY}'" in (project.root / ".env").read_text()
-    assert "11 of 11 stream checks usable" in output_of(results, "--test")
+    assert "19 of 19 stream checks usable" in output_of(results, "--test")
     dev_state = state_of(results)
     # meltano.yml's default selection: the log streams, connection rows and the inventory.
     assert set(dev_state["singer_state"]["bookmarks"]) == {
@@ -210,7 +211,7 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
 
     results = project.bash(demo)
     assert_all_exit_zero(results)
-    assert "11 of 11 stream checks usable" in output_of(results, "--test")
+    assert "19 of 19 stream checks usable" in output_of(results, "--test")
     assert "Plugin configuration is valid" in output_of(results, "config test")
     state = state_of(results)
     bookmarks = state["singer_state"]["bookmarks"]

@@ -56,7 +56,7 @@ def loaded(meltano_project: MeltanoProject, postgres: Postgres) -> tuple[Emulato
     finally:
         emulator.stop()
     schema = f"{schema_prefix()}sql"
-    target = {
+    target: dict[str, Any] = {
         key.removeprefix("TARGET_POSTGRES_").lower(): value
         for key, value in postgres.settings_env.items()
     }
@@ -148,7 +148,9 @@ def test_per_device_rows_equal_the_emulators_answers(
         assert {row[0] for row in rows} == set(sent)
         for node_id, attributes, expiries in rows:
             as_json = [v if isinstance(v, dict) else json.loads(v) for v in (attributes, expiries)]
-            assert as_json == [sent[node_id]["attributes"], sent[node_id]["expiries"]]
+            answer = sent[node_id]
+            assert answer is not None
+            assert as_json == [answer["attributes"], answer["expiries"]]
     invites = {
         invite["id"]: (device["nodeId"], invite)
         for device in devices

@@ -80,6 +80,7 @@ def edge_range() -> Iterator[tuple[Any, Range]]:
             TAILNET: package.TailnetConfig(
                 config_event_interval_seconds=600,
                 network_nodes=4,
+                huge_counters=True,  # hard cases: counters up to 2**64 - 1
                 network_interval_seconds=600,
             )
         },

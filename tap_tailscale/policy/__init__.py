@@ -1,0 +1,30 @@
+"""A Tailscale policy file evaluator: parse, expand, compute the access relation, compare.
+
+Pure functions and data, no I/O and no SDK imports. The semantics follow Tailscale's
+documentation, cited in each module; where it is silent the evaluator over-reports (reads
+a change as wider) rather than miss a widening.
+"""
+
+from __future__ import annotations
+
+from tap_tailscale.policy.compare import PolicyDelta, compare
+from tap_tailscale.policy.describe import NARROWER, WIDER, describe
+from tap_tailscale.policy.diff import Change, changes
+from tap_tailscale.policy.hujson import PolicyParseError, parse_policy
+from tap_tailscale.policy.relation import Row, relation
+from tap_tailscale.policy.targets import Atom
+
+__all__ = [
+    "NARROWER",
+    "WIDER",
+    "Atom",
+    "Change",
+    "PolicyDelta",
+    "PolicyParseError",
+    "Row",
+    "changes",
+    "compare",
+    "describe",
+    "parse_policy",
+    "relation",
+]

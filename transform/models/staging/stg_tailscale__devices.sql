@@ -1,0 +1,26 @@
+-- One row per device as of its latest snapshot (an upserting loader keeps one per nodeId).
+select
+    "nodeId" as node_id,
+    id as device_id,
+    tailnet,
+    name,
+    hostname,
+    "user" as user_login,
+    os,
+    "clientVersion" as client_version,
+    "updateAvailable" as update_available,
+    authorized,
+    "isExternal" as is_external,
+    "isEphemeral" as is_ephemeral,
+    "keyExpiryDisabled" as key_expiry_disabled,
+    "sshEnabled" as ssh_enabled,
+    "connectedToControl" as connected_to_control,
+    nullif("tailnetLockError", '') as tailnet_lock_error,
+    {{ tt_text('tags') }} as tags,
+    {{ tt_text('"enabledRoutes"') }} as enabled_routes,
+    {{ tt_ts('created') }} as created_at,
+    {{ tt_ts('"lastSeen"') }} as last_seen_at,
+    {{ tt_ts('expires') }} as expires_at,
+    {{ tt_ts('synced_at') }} as synced_at,
+    version_hash
+from {{ source('tailscale', 'devices') }}
