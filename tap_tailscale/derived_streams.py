@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import override
 
 from tap_tailscale.connections import NETWORK_CONNECTION, connection_rows
-from tap_tailscale.inventory import DeviceIndex
-from tap_tailscale.inventory_fetch import device_list
+from tap_tailscale.device_listing import device_index
 from tap_tailscale.ocsf import (
     OCSF_AUDIT,
     OCSF_NETWORK_ACTIVITY,
@@ -27,6 +26,7 @@ from tap_tailscale.streams import AdminAuditStream, CursorOrder, NetworkFlowStre
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_tailscale.inventory import DeviceIndex
     from tap_tailscale.shared_reads import WindowOrder
 
 
@@ -39,13 +39,12 @@ class NetworkConnectionStream(NetworkFlowStream):
     # Its rows are built from the traffic items, so it reads them as dicts.
     keeps_traffic_as_text = False
 
-    _index: DeviceIndex | None = None
+    _index: DeviceIndex | None = None  # from one devices snapshot, small at any size
 
     @override
     def start_partition(self, context: Context | None) -> None:
         tailnet = str((context or {}).get("tailnet", "-"))
-        devices = device_list(self.services, tailnet)
-        self._index = DeviceIndex(devices) if devices is not None else None
+        self._index = device_index(self.services, tailnet)
 
     @override
     def shape_many(self, entry: Any, tailnet: str) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ _CREDENTIAL_PATTERNS = (
     re.compile(r"tskey-[A-Za-z0-9]+-[A-Za-z0-9_-]+"),
     re.compile(r"(?i)(authorization:\s*(?:basic|bearer)\s+)\S+"),
     re.compile(r"(?i)(\"?access_token\"?\s*[:=]\s*\"?)[^\"\s,}]+"),
+    # An invite link works as a bearer link: its last segment is the token.
+    re.compile(r'("inviteUrl"\s*:\s*"[^"]*/)[^"/]+'),
 )
 
 

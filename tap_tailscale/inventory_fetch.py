@@ -3,14 +3,15 @@
 Inventory endpoints have no pagination and no time filter. A missing scope (a 403, or a
 404 from an endpoint the live API hides, see tap_tailscale.scopes) skips the stream with
 a warning naming the scope, and the other streams go on; a 404 from a tailnet the API
-does not know is still an error. The devices snapshot is taken once per run and tailnet,
-and shared by the `devices` stream and the enrichment of connection rows.
+does not know is still an error. A body too big to hold (the device list) is opened and
+streamed instead (tap_tailscale.device_listing).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import partial
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from tap_tailscale import __version__
-from tap_tailscale.errors import ApiRequestError, TailscaleUserError
+from tap_tailscale.errors import ApiRequestError
 from tap_tailscale.parsing import BodyError
 from tap_tailscale.request import (
     DeadlineExceededError,
@@ -36,7 +37,7 @@ from tap_tailscale.tailnet_names import tailnet_exists
 from tap_tailscale.timeutil import format_timestamp, utc_now
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from tap_tailscale.services import StreamServices
 
@@ -81,7 +82,18 @@ class Snapshot:
             raise BodyError(f"the inventory body is not valid JSON ({exc})") from None
 
 
-def fetch(
+@dataclass(frozen=True)
+class _Call:
+    """One inventory GET and what reading it needs: the rules, retries and exchange."""
+
+    request: requests.PreparedRequest
+    rules: ResponseRules
+    policy: RetryPolicy
+    exchange: Exchange
+    max_attempts: int
+
+
+def _call(
     services: StreamServices,
     path: str,
     *,
@@ -89,9 +101,7 @@ def fetch(
     scope: ScopeNeed,
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-) -> Snapshot:
-    """GET `/api/v2/{path}`; raise SkipPartitionError when the scope is missing, and
-    HiddenEndpointError for a 404 from an endpoint that hides itself without it."""
+) -> _Call:
     settings = services.settings
     request = requests.Request(
         "GET",
@@ -121,16 +131,69 @@ def fetch(
         deadline_seconds=settings.request_deadline,
         clock=services.clock,
     )
+    return _Call(request, rules, policy, exchange, settings.max_attempts)
+
+
+def fetch(
+    services: StreamServices,
+    path: str,
+    *,
+    stream: str,
+    scope: ScopeNeed,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> Snapshot:
+    """GET `/api/v2/{path}`; raise SkipPartitionError when the scope is missing, and
+    HiddenEndpointError for a 404 from an endpoint that hides itself without it.
+
+    `on_retry` hears of each failed attempt that will be retried (a 429, say).
+    """
+    call = _call(services, path, stream=stream, scope=scope, params=params, headers=headers)
     attempt = 0
     while True:
         attempt += 1
         try:
-            with open_body(request, exchange, rules) as body:
+            with open_body(call.request, call.exchange, call.rules) as body:
                 return Snapshot(_read_all(body), body.headers)
         except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
-            if attempt >= settings.max_attempts:
+            if attempt >= call.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc
-            policy.wait(attempt, exc)
+            if on_retry is not None:
+                on_retry(exc)
+            call.policy.wait(attempt, exc)
+
+
+@contextmanager
+def open_inventory(
+    services: StreamServices,
+    path: str,
+    *,
+    stream: str,
+    scope: ScopeNeed,
+    params: Mapping[str, str] | None = None,
+) -> Iterator[DeadlineReader]:
+    """GET `/api/v2/{path}` and give its body unread, for a body too big to hold.
+
+    Opening is retried like `fetch`; a body that breaks off later fails (BodyError),
+    since its first records are already out.
+    """
+    call = _call(services, path, stream=stream, scope=scope, params=params)
+    attempt = 0
+    while True:
+        attempt += 1
+        opened = ExitStack()
+        try:
+            body = opened.enter_context(open_body(call.request, call.exchange, call.rules))
+        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
+            opened.close()
+            if attempt >= call.max_attempts:
+                raise RetriableError(f"{stream}: {describe(exc)}") from exc
+            call.policy.wait(attempt, exc)
+            continue
+        with opened:
+            yield body
+        return
 
 
 def _read_all(body: DeadlineReader) -> bytes:
@@ -176,45 +239,3 @@ def not_found_verdict(
         f"hides {exc.stream} without it){unsure}; grant it (or `all:read`) to read "
         f"{exc.stream}."
     )
-
-
-def device_list(
-    services: StreamServices, tailnet: str, *, raise_errors: bool = False
-) -> list[dict[str, Any]] | None:
-    """Every device of the tailnet (`fields=all`), fetched once per run.
-
-    For enrichment a failure gives None (names stay null) and one warning; the devices
-    stream asks with `raise_errors` and reports the same failure as its own.
-    """
-    found = device_snapshot(services, tailnet)
-    if not isinstance(found, Exception):
-        return found[0]
-    if raise_errors:
-        raise found
-    if services.first_warning(str(found)):
-        logger.warning(
-            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
-        )
-    return None
-
-
-def device_snapshot(
-    services: StreamServices, tailnet: str
-) -> tuple[list[dict[str, Any]], str] | Exception:
-    """The devices and when they were taken, or why they could not be; cached per run."""
-    cache = services.device_lists
-    if tailnet not in cache:
-        try:
-            answer = fetch(
-                services,
-                f"tailnet/{tailnet}/devices",
-                stream="devices",
-                scope=DEVICES_SCOPE,
-                params={"fields": "all"},
-            )
-            body = answer.json()
-            devices = body.get("devices") if isinstance(body, dict) else None
-            cache[tailnet] = ([d for d in devices or [] if isinstance(d, dict)], answer.taken_at)
-        except (SkipPartitionError, RetriableError, BodyError, TailscaleUserError) as exc:
-            cache[tailnet] = exc
-    return cache[tailnet]

@@ -8,18 +8,19 @@ DNS streams key each distinct version, so the same target also keeps their histo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from typing_extensions import override
 
-from tap_tailscale import inventory
+from tap_tailscale import cadence, inventory
+from tap_tailscale.device_listing import DeviceDigest, open_device_list
 from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
 from tap_tailscale.inventory_fetch import (
     DEVICES_SCOPE,
     HiddenEndpointError,
     Snapshot,
-    device_snapshot,
     fetch,
     not_found_verdict,
 )
@@ -29,9 +30,11 @@ from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
+from tap_tailscale.timeutil import format_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
+    from datetime import datetime
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -50,6 +53,8 @@ class InventoryStream(Stream):
 
     #: The scopes the endpoint needs, and how the live API says they are missing.
     scope: ClassVar[ScopeNeed]
+    #: False once part of the current snapshot could not be read (a per-device failure).
+    snapshot_complete = True
 
     def __init__(self, tap: Tap, services: StreamServices) -> None:
         self.services = services
@@ -78,37 +83,78 @@ class InventoryStream(Stream):
 
     def take(self, tailnet: str) -> list[dict[str, Any]]:
         """The whole snapshot; a hidden endpoint's 404 becomes a skip or a tailnet error."""
+        return list(self.verdicts(tailnet, self.snapshot))
+
+    def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        """The snapshot's records. Small snapshots are read whole first, so a failure
+        emits nothing; the devices stream streams its list instead."""
+        return self.take(tailnet)
+
+    def verdicts(
+        self, tailnet: str, produce: Callable[[str], Iterable[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]]:
+        """`produce(tailnet)`'s records, a hidden endpoint's 404 turned into a skip or a
+        tailnet error (see `not_found_verdict`)."""
         try:
-            return list(self.snapshot(tailnet))
+            yield from produce(tailnet)
         except HiddenEndpointError as exc:
             raise not_found_verdict(self.services, tailnet, exc) from None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tailnet = str((context or {}).get("tailnet", "-"))
+        state = self.get_context_state(context)
+        started = self.services.wall_clock()
+        taken: str | None = None  # the snapshot's own time: its records' synced_at
+        if self._still_fresh(tailnet, state, started):
+            return
         name = self.services.tailnet_name(tailnet)
         report = self.services.report
+        emitted = 0
+        self.snapshot_complete = True
         try:
-            records = self.take(tailnet)
+            for record in self.verdicts(tailnet, self.records):
+                record["tailnet"] = name
+                emitted += 1
+                taken = taken or record.get("synced_at")
+                yield record
         except SkipPartitionError as exc:
             report.partition_skipped(self.name, tailnet, str(exc))
             if self.services.first_warning(str(exc)):
                 self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
         except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
+            report.records_emitted(self.name, emitted)
             report.tailnet_failed([self.name], tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
             return
-        for record in records:
-            record["tailnet"] = name
-        report.records_emitted(self.name, len(records))
+        report.records_emitted(self.name, emitted)
         report.partition_finished(self.name, tailnet)
-        yield from records
+        if self.snapshot_complete:  # a partial one is taken again next run
+            cadence.mark_snapshot(state, taken or started)
+
+    def _still_fresh(self, tailnet: str, state: dict[str, Any], now: datetime) -> bool:
+        """True (and said) when the last snapshot is younger than the stream's interval."""
+        interval = self.services.settings.snapshot_interval(self.name)
+        due = cadence.fresh_until(state, interval, now)
+        if due is None:
+            return False
+        taken = str(state.get(cadence.SNAPSHOT_KEY))
+        self.services.report.snapshot_fresh(self.name, tailnet, taken, format_timestamp(due))
+        self.logger.info(
+            "%s [tailnet %s]: the snapshot taken %s is still fresh; next after %s.",
+            self.name,
+            tailnet,
+            taken,
+            format_timestamp(due),
+        )
+        return True
 
     def check_connection(self, tailnet: str) -> str | None:
         """One snapshot request; None if the stream is usable, else why not."""
         try:
-            self.take(tailnet)
+            for _ in self.verdicts(tailnet, self.snapshot):  # nothing held: lists stream
+                pass
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
             return str(exc)
         return None
@@ -121,7 +167,7 @@ class InventoryStream(Stream):
         self, objects: Any, shape: Any, tailnet: str, synced_at: str
     ) -> Iterable[dict[str, Any]]:
         """Shape each object of a list body; a malformed one is counted and skipped."""
-        for obj in objects if isinstance(objects, list) else []:
+        for obj in objects if isinstance(objects, list | Iterator) else []:
             try:
                 yield shape(obj, tailnet, synced_at)
             except RejectedEntryError as exc:
@@ -132,18 +178,36 @@ class InventoryStream(Stream):
 
 
 class DevicesStream(InventoryStream):
-    """Every device of the tailnet, with all fields (`fields=all`)."""
+    """Every device of the tailnet, with all fields (`fields=all`), streamed.
+
+    The list is parsed one device at a time and each record goes out at once, so a
+    50,000-device tailnet costs no more memory than a small one. Its digest (names for
+    connection rows, node ids for the per-device streams) is left for later streams.
+    """
 
     name = "devices"
     scope = DEVICES_SCOPE
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
-        found = device_snapshot(self.services, tailnet)
-        if isinstance(found, Exception):
-            raise found
-        devices, synced_at = found
-        return self.shaped(devices, inventory.device_record, tailnet, synced_at)
+        with open_device_list(self.services, tailnet) as listing:
+            yield from self.shaped(
+                listing.devices, inventory.device_record, tailnet, listing.synced_at
+            )
+
+    @override
+    def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        with open_device_list(self.services, tailnet) as listing:
+            digest = DeviceDigest.for_run(self.services, listing.synced_at)
+            devices = _digesting(listing.devices, digest)
+            yield from self.shaped(devices, inventory.device_record, tailnet, listing.synced_at)
+        self.services.device_digests[tailnet] = digest
+
+
+def _digesting(devices: Iterable[Any], digest: DeviceDigest) -> Iterator[Any]:
+    for device in devices:
+        digest.add(device)
+        yield device
 
 
 class _ListStream(InventoryStream):

@@ -46,10 +46,11 @@ _JSON_STRING = rb'"(?:[^"\\]|\\.)*"'
 _JSON_SCALAR = _JSON_STRING + rb"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null"
 # The body up to the `logs` array's first element, with only scalar fields before it
 # (configuration bodies carry `version` and `tailnet` first).
-_LOGS_START = re.compile(
+_ARRAY_START = (
     rb"\s*\{(?:\s*" + _JSON_STRING + rb"\s*:\s*(?:" + _JSON_SCALAR + rb")\s*,)*"
-    rb'\s*"logs"\s*:\s*\['
+    rb'\s*"%s"\s*:\s*\['
 )
+_LOGS_START = re.compile(_ARRAY_START % b"logs")
 # The first entry's first key: compact JSON from one encoder starts every entry with it.
 _FIRST_KEY = re.compile(rb'\{"(\w+)":', re.ASCII)
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
@@ -97,19 +98,26 @@ class _MeteredReader:
         return chunk
 
 
-def _check_empty_body_shape(head: bytes, bytes_read: int) -> None:
+def _check_empty_body_shape(
+    head: bytes, bytes_read: int, array: str = "logs", *, optional: bool = False
+) -> None:
     """After a body yielded no entries, make sure it really was an empty window."""
     if bytes_read > len(head):
-        raise BodyError("the body held no `logs` entries although it was large")
+        raise BodyError(f"the body held no `{array}` entries although it was large")
     try:
         document = orjson.loads(head)
     except orjson.JSONDecodeError as exc:
         raise BodyError(f"the body is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or "logs" not in document:
-        raise MissingLogsError('the body has no `logs` field (an empty window has `"logs": null`)')
-    if document["logs"] is not None and not isinstance(document["logs"], list):
-        kind = type(document["logs"]).__name__
-        raise BodyError(f"`logs` is {kind}, neither an array nor null")
+    if not isinstance(document, dict) or (array not in document and not optional):
+        if array == "logs":
+            raise MissingLogsError(
+                'the body has no `logs` field (an empty window has `"logs": null`)'
+            )
+        raise BodyError(f"the body has no `{array}` field")
+    found = document.get(array)
+    if found is not None and not isinstance(found, list):
+        kind = type(found).__name__
+        raise BodyError(f"`{array}` is {kind}, neither an array nor null")
 
 
 class UnreadableEntry(Mapping[str, Any]):
@@ -147,8 +155,14 @@ def iter_log_entries(
     max_entry_bytes: int = MAX_ENTRY_BYTES,
     max_depth: int = MAX_ENTRY_DEPTH,
     block_decoder: BlockDecoder | None = None,
+    array: str = "logs",
+    optional: bool = False,
 ) -> Iterator[Any]:
     """Yield each element of the body's top-level `logs` array as it is parsed.
+
+    `array` names another top-level array to stream instead (`devices` for the device
+    list, whose body has the same `{"<name>": [objects]}` form); with `optional`, a body
+    without that field is an empty list rather than a broken body.
 
     `logs: null` and `logs: []` both yield nothing. An entry over `max_entry_bytes`, or
     nested more than `max_depth` levels, is skipped in flat memory and yielded as an
@@ -161,7 +175,7 @@ def iter_log_entries(
     count = 0
     try:
         # Entries come in runs (whole decoded blocks): one generator step per run.
-        for run in _entries(body, block_decoder):
+        for run in _entries(body, block_decoder, array):
             count += len(run)
             yield from run
     except BodyError:
@@ -173,40 +187,46 @@ def iter_log_entries(
             f"the connection broke after {count} entries ({type(exc).__name__})"
         ) from exc
     if count == 0:
-        _check_empty_body_shape(bytes(reader.head), reader.bytes_read)
+        _check_empty_body_shape(bytes(reader.head), reader.bytes_read, array, optional=optional)
 
 
-def _entries(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
+def _array_start(array: str) -> re.Pattern[bytes]:
+    if array == "logs":
+        return _LOGS_START
+    return re.compile(_ARRAY_START % re.escape(array).encode())
+
+
+def _entries(body: ValueReader, decoder: BlockDecoder | None, array: str) -> Iterator[list[Any]]:
     """The `logs` entries in runs: whole blocks by msgspec while that is safe, else one by one."""
     body.more()
-    start = _LOGS_START.match(body.buf)
+    start = _array_start(array).match(body.buf)
     if start is None or not _is_json(bytes(start.group()) + b"]}"):
-        yield from _document(body, decoder)
+        yield from _document(body, decoder, array)
         return
     body.pos = start.end()
     yield from _logs_array(body, decoder)
     if not body.close_or_comma(_RBRACE):
-        yield from _members(body, decoder)
+        yield from _members(body, decoder, array)
     body.end()
 
 
-def _document(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
+def _document(body: ValueReader, decoder: BlockDecoder | None, array: str) -> Iterator[list[Any]]:
     body.take(_LBRACE)
     if body.peek() == _RBRACE:
         body.pos += 1
     else:
-        yield from _members(body, decoder)
+        yield from _members(body, decoder, array)
     body.end()
 
 
-def _members(body: ValueReader, decoder: BlockDecoder | None) -> Iterator[list[Any]]:
-    """An object's members from a key on; the elements of any `logs` array among them."""
+def _members(body: ValueReader, decoder: BlockDecoder | None, array: str) -> Iterator[list[Any]]:
+    """An object's members from a key on; the elements of any `array` among them."""
     while True:
         if body.peek() != _QUOTE:
             body.fail("expected a key")
         key = body.value()
         body.take(_COLON)
-        if key == "logs" and body.peek() == _LBRACKET:
+        if key == array and body.peek() == _LBRACKET:
             body.pos += 1
             yield from _logs_array(body, decoder)
         else:

@@ -10,6 +10,7 @@ are not selected), so selecting it costs no request twice. A snapshot it cannot 
 from __future__ import annotations
 
 from hashlib import sha256
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
@@ -99,7 +100,8 @@ class PostureFindingsStream(InventoryStream):
             return None, None
         try:
             if stream_name in _ITERATED:
-                return stream.snapshot(tailnet), None
+                # Every record (per device: all of them), started so a refusal shows here.
+                return _started(stream.verdicts(tailnet, stream.records)), None
             # `take` turns a hidden endpoint's 404 into a skip or a tailnet error.
             return stream.take(tailnet), None
         except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
@@ -158,6 +160,16 @@ class PostureFindingsStream(InventoryStream):
         return "no snapshot its rules read is usable: " + "; ".join(
             problem for problem in problems if problem
         )
+
+
+def _started(rows: Iterable[Any]) -> Iterable[Any]:
+    """`rows` with its first record read, so opening it fails here, not mid-evaluation."""
+    it = iter(rows)
+    first = next(it, _END)
+    return it if first is _END else chain((first,), it)
+
+
+_END = object()
 
 
 def _reads(rule: PostureRule, unread: list[str]) -> bool:

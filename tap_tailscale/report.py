@@ -33,6 +33,8 @@ class RunReport:
     _failed: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     #: (stream, tailnet) partitions that finished without an error.
     finished: set[tuple[str, str]] = field(default_factory=set)
+    #: Inventory snapshots skipped because the last one is still fresh.
+    fresh: list[str] = field(default_factory=list)
 
     def window_done(self, stream: str, new: int, reread: int) -> None:
         """Count a completed window: records past the old bookmark, and overlap re-reads."""
@@ -80,6 +82,10 @@ class RunReport:
             for name, (names, first) in self._failed.items()
         ]
 
+    def snapshot_fresh(self, stream: str, tailnet: str, taken: str, due: str) -> None:
+        """Note an inventory snapshot skipped because the last one is still fresh."""
+        self.fresh.append(f"{stream} [tailnet {tailnet}] (taken {taken}, next after {due})")
+
     def partition_finished(self, stream: str, tailnet: str) -> None:
         """Note a (stream, tailnet) that read its whole range (or had nothing to read)."""
         self.finished.add((stream, tailnet))
@@ -101,7 +107,10 @@ class RunReport:
         ]
         troubled = sum(self.rejected.values()) + sum(self.odd_bodies.values())
         level = logging.WARNING if troubled else logging.INFO
-        return level, "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
+        line = "Run summary: " + ("; ".join(parts) or "no streams selected") + "."
+        if self.fresh:
+            line += " Snapshots still fresh, not taken again: " + "; ".join(self.fresh) + "."
+        return level, line
 
     def _extras(self, name: str) -> str:
         extras = ""

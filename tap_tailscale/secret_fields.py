@@ -26,10 +26,11 @@ def is_secret(name: str, value: Any) -> bool:
 
 
 def redact_invite_url(value: Any) -> Any:
-    """The invite link without its code (the last path segment)."""
+    """The invite link without its code (the last path segment) and any query or fragment."""
     if not isinstance(value, str) or not value:
         return value
-    head, _, _ = value.rstrip("/").rpartition("/")
+    link = value.split("?", 1)[0].split("#", 1)[0]
+    head, _, _ = link.rstrip("/").rpartition("/")
     return f"{head}/{REDACTED}" if "://" in head else REDACTED
 
 

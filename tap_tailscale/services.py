@@ -10,9 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tap_tailscale.timeutil import utc_now
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Future
+    from datetime import datetime
 
     import requests
 
@@ -33,14 +36,21 @@ class StreamServices:
     #: Monotonic seconds, for request deadlines; injectable in tests.
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: The wall clock inventory cadence is measured by; injectable in tests.
+    wall_clock: Callable[[], datetime] = utc_now
     #: The streams of each log (configuration, network), in sync order.
     views: dict[str, list[Any]] = field(default_factory=dict)
     #: (stream, tailnet) pairs already read this run together with another stream.
     fed: set[tuple[str, str]] = field(default_factory=set)
-    #: Each tailnet's devices (`fields=all`), fetched once per run, or why they could not be.
-    device_lists: dict[str, tuple[list[dict[str, Any]], str] | Exception] = field(
-        default_factory=dict
-    )
+    #: Each tailnet's device digest (device_listing.DeviceDigest), read once per run, or
+    #: why the list could not be read.
+    device_digests: dict[str, Any] = field(default_factory=dict)
+    #: Whether the `devices` stream is selected: a list read earlier for another stream
+    #: is then kept (`device_bodies`: tailnet -> (synced_at, spool)) for it to read.
+    device_list_wanted: bool = False
+    #: Whether a selected stream names connection peers from the device index.
+    device_index_wanted: bool = True
+    device_bodies: dict[str, Any] = field(default_factory=dict)
     #: Causes already warned about, so one cause (a missing scope) is one warning.
     warned: set[str] = field(default_factory=set)
     #: Whether the API knows each tailnet, once asked (None: it could not tell).

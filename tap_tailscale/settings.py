@@ -55,6 +55,9 @@ class Settings:
     max_response_bytes: int = _default("max_response_bytes")
     max_entry_bytes: int = _default("max_entry_bytes")
     read_ahead_windows: int = _default("read_ahead_windows")
+    per_device_concurrency: int = _default("per_device_concurrency")
+    inventory_interval: timedelta = timedelta(seconds=_default("inventory_interval_seconds"))
+    inventory_intervals: Mapping[str, timedelta] = field(default_factory=dict)
     record_dir: str | None = None
     replay_dir: str | None = None
 
@@ -63,6 +66,10 @@ class Settings:
         """The configuration log's server-side filters, as repeated query parameters."""
         filters = {"actor": self.actor, "target": self.target, "event": self.event}
         return {name: list(values) for name, values in filters.items() if values}
+
+    def snapshot_interval(self, stream: str) -> timedelta:
+        """The least time between two snapshots of an inventory stream."""
+        return self.inventory_intervals.get(stream, self.inventory_interval)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, now: datetime | None = None) -> Settings:
@@ -90,6 +97,9 @@ class Settings:
             max_response_bytes=int(value.number("max_response_bytes")),
             max_entry_bytes=int(value.number("max_entry_bytes")),
             read_ahead_windows=int(value.number("read_ahead_windows")),
+            per_device_concurrency=int(value.number("per_device_concurrency")),
+            inventory_interval=timedelta(seconds=value.number("inventory_interval_seconds")),
+            inventory_intervals=_intervals(config.get("inventory_intervals")),
             record_dir=value.text("record_dir"),
             replay_dir=value.text("replay_dir"),
         )
@@ -204,3 +214,19 @@ def _tailnets(config: Mapping[str, Any]) -> tuple[str, ...]:
     if not tailnets:
         raise ConfigError("tailnets is empty; name at least one tailnet, or `-` for your own.")
     return tailnets
+
+
+def _intervals(value: Any) -> dict[str, timedelta]:
+    """`inventory_intervals` as stream -> least time between snapshots."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError("inventory_intervals must be an object of stream name -> seconds.")
+    intervals = {}
+    for name, seconds in value.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ConfigError(
+                f"inventory_intervals[{name!r}] must be a number of seconds >= 0, not {seconds!r}."
+            )
+        intervals[str(name)] = timedelta(seconds=seconds)
+    return intervals

@@ -251,6 +251,33 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         ),
     ),
     th.Property(
+        "per_device_concurrency",
+        # At most the HTTP session's pool of 10 connections, so none is thrown away.
+        th.IntegerType(minimum=1, maximum=10),
+        default=4,
+        description=(
+            "How many per-device requests (`device_posture`, `device_invites`: one per "
+            "device) may be in flight at once. Halved on each HTTP 429, down to 1."
+        ),
+    ),
+    th.Property(
+        "inventory_interval_seconds",
+        th.NumberType(minimum=0),
+        default=0,
+        description=(
+            "Least time between two snapshots of each inventory stream (per tailnet). A run "
+            "sooner than this skips the still-fresh snapshot and says so; 0 snapshots every run."
+        ),
+    ),
+    th.Property(
+        "inventory_intervals",
+        th.ObjectType(additional_properties=th.NumberType(minimum=0)),
+        description=(
+            "Per-stream overrides of `inventory_interval_seconds`, e.g. "
+            '`{"device_posture": 86400, "devices": 3600}`.'
+        ),
+    ),
+    th.Property(
         "posture_webhook_allowed_hosts",
         _STRING_LIST,
         description=(

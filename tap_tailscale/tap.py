@@ -13,7 +13,8 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
 from typing_extensions import override
 
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
-from tap_tailscale.derived_streams import DERIVED_STREAMS
+from tap_tailscale.derived_streams import DERIVED_STREAMS, NetworkConnectionStream
+from tap_tailscale.device_streams import DEVICE_DETAIL_STREAMS
 from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
@@ -88,7 +89,8 @@ class TapTailscale(TapInternals):
         for stream in logs:
             services.views.setdefault(stream.log_kind, []).append(stream)
         snapshots = [
-            stream_class(self, services) for stream_class in (*INVENTORY_STREAMS, *POSTURE_STREAMS)
+            stream_class(self, services)
+            for stream_class in (*INVENTORY_STREAMS, *DEVICE_DETAIL_STREAMS, *POSTURE_STREAMS)
         ]
         findings = PostureFindingsStream(self, services)
         findings.bind(snapshots)
@@ -124,6 +126,11 @@ class TapTailscale(TapInternals):
     def before_sync(self) -> None:
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
+        self.services.device_list_wanted = self.streams["devices"].selected
+        self.services.device_index_wanted = any(
+            stream.selected and isinstance(stream, NetworkConnectionStream)
+            for stream in self.streams.values()
+        )
         self.resolve_tailnets(in_background=True)
 
     def resolve_tailnets(self, *, in_background: bool = False) -> None:

@@ -58,6 +58,8 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     assert "admin_audit [tailnet - = example.com]: OK" in lines
     for stream in ("network_connection", "ocsf_audit", "devices", "users", "policy", "dns"):
         assert f"{stream} [tailnet - = example.com]: OK" in lines
+    for stream in ("device_posture", "device_invites"):
+        assert f"{stream} [tailnet - = example.com]: OK" in lines
     # An API access token carries its owner's rights: which kinds of key it reads is unknown.
     keys = next(line for line in lines if line.startswith("keys [tailnet - = example.com]: "))
     assert keys.endswith(
@@ -67,7 +69,7 @@ def test_connection_test_reports_each_stream(emulator: Emulator, tmp_path: Path)
     )
     for stream in ("tailnet_settings", "log_streaming", "webhooks", "services", "contacts"):
         assert f"{stream} [tailnet - = example.com]: OK" in lines
-    assert "19 of 19 stream checks usable." in lines
+    assert "21 of 21 stream checks usable." in lines
     assert '"type": "RECORD"' not in result.stdout
 
 

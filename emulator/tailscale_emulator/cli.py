@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--network-interval", type=float, help="seconds between a node's reports")
     data.add_argument("--nodes", type=int, help="nodes reporting network flow logs")
     data.add_argument("--traffic-items", type=int, help="connection entries per network record")
+    data.add_argument(
+        "--inventory-devices", type=int, help="devices the inventory lists in all (e.g. 50000)"
+    )
     data.add_argument("--no-flow-logs-plan", action="store_true", help="plan lacks flow logs")
     data.add_argument("--flow-logs-disabled", action="store_true", help="flow logging is off")
     data.add_argument(
@@ -157,6 +160,7 @@ _TAILNET_FLAGS: tuple[tuple[str, str, bool | None], ...] = (
     ("network_interval", "network_interval_seconds", None),
     ("nodes", "network_nodes", None),
     ("traffic_items", "traffic_items", None),
+    ("inventory_devices", "inventory_devices", None),
     ("no_flow_logs_plan", "plan_has_flow_logs", False),
     ("flow_logs_disabled", "flow_logs_enabled", False),
     ("huge_counters", "huge_counters", True),

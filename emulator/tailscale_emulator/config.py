@@ -24,7 +24,9 @@ KEY_SCOPES = (
     "oauth_keys:read",
     "federated_keys:read",
 )
-INVENTORY_SCOPES = (
+# Per-device resources' scopes, refused with the others.
+DEVICE_DETAIL_SCOPES = ("devices:posture_attributes:read", "device_invites:read")
+INVENTORY_SCOPES: tuple[str, ...] = (
     "devices:core:read",
     "users:read",
     *KEY_SCOPES,
@@ -37,6 +39,7 @@ INVENTORY_SCOPES = (
     "services:read",
     "account_settings:read",
 )
+INVENTORY_SCOPES += DEVICE_DETAIL_SCOPES
 
 
 def _now_minute() -> datetime:

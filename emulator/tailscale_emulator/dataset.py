@@ -65,6 +65,8 @@ class TailnetConfig:
     deleted_nodes: int = 1
     idle_devices: int = 1
     external_devices: int = 1
+    # When set, the inventory lists this many devices in all (idle devices fill it up).
+    inventory_devices: int | None = None
     # The shared-in devices are this tailnet's own devices, listed by both tailnets with
     # the same nodeId (as the live API does); None: from a tailnet the emulator lacks.
     devices_shared_from: str | None = None

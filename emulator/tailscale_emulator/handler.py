@@ -43,7 +43,7 @@ class Handler(LogsMixin, InventoryMixin, PostureMixin, OAuthMixin):
                     tailnet, resource = unquote(inventory.group(1)), inventory.group(2)
                     self._serve_inventory(entry, tailnet, resource, query)
                 elif device is not None:
-                    self._serve_device(entry, unquote(device.group(1)), query)
+                    self._serve_device(entry, unquote(device.group(1)), query, device.group(2))
                 elif posture is not None:
                     tailnet, resource = unquote(posture.group(1)), unquote(posture.group(2))
                     self._serve_posture(entry, tailnet, resource)

@@ -16,6 +16,8 @@ from tailscale_emulator.nodes import USERS, Node, domain_of, make_node
 from tailscale_emulator.timefmt import NS_PER_SECOND, ZERO_TIME, second_prefix
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tailscale_emulator.dataset import TailnetConfig
 
 JsonDict = dict[str, Any]
@@ -56,12 +58,19 @@ def _hex(node_id: str, label: str) -> str:
     return hashlib.sha256(f"{label}:{node_id}".encode()).hexdigest()
 
 
-def inventory_nodes(salt: int, tailnet: str, cfg: TailnetConfig) -> list[Node]:
-    """The tailnet's own devices, in node order (external devices excluded)."""
+def node_numbers(cfg: TailnetConfig) -> list[int]:
+    """The node numbers of the tailnet's own devices, in list order (a few ints each)."""
     universe = max(cfg.network_nodes, 2)  # peers are drawn from this many nodes
     kept = max(1, universe - max(cfg.deleted_nodes, 0))
-    numbers = [*range(kept), *range(universe, universe + max(cfg.idle_devices, 0))]
-    return [make_node(salt, tailnet, k) for k in numbers]
+    idle = max(cfg.idle_devices, 0)
+    if cfg.inventory_devices is not None:  # a total: idle devices make up the rest
+        idle = max(cfg.inventory_devices - kept - max(cfg.external_devices, 0), 0)
+    return [*range(kept), *range(universe, universe + idle)]
+
+
+def inventory_nodes(salt: int, tailnet: str, cfg: TailnetConfig) -> list[Node]:
+    """The tailnet's own devices, in node order (external devices excluded)."""
+    return [make_node(salt, tailnet, k) for k in node_numbers(cfg)]
 
 
 def deleted_nodes(salt: int, tailnet: str, cfg: TailnetConfig) -> list[Node]:
@@ -155,9 +164,14 @@ def _device(node: Node, now_ns: int) -> JsonDict:
     return device
 
 
-def _external_device(salt: int, tailnet: str, j: int, now_ns: int) -> JsonDict:
+def external_base(cfg: TailnetConfig) -> int:
+    """The node number of the first shared-in device: past every own device."""
+    return max(_EXTERNAL_BASE, max(node_numbers(cfg), default=0) + 1)
+
+
+def _external_device(salt: int, tailnet: str, j: int, now_ns: int, base: int) -> JsonDict:
     """A device shared in from another tailnet: the API leaves most fields empty."""
-    node = make_node(salt, tailnet, _EXTERNAL_BASE + j)
+    node = make_node(salt, tailnet, base + j)
     host = f"vendor-jump-{j}" if j else "vendor-jump"
     return {
         "addresses": [node.ipv4, node.ipv6],
@@ -186,17 +200,47 @@ def _external_device(salt: int, tailnet: str, j: int, now_ns: int) -> JsonDict:
     }
 
 
+def device_at(
+    salt: int,
+    tailnet: str,
+    cfg: TailnetConfig,
+    place: tuple[bool, int],
+    *,
+    now_ns: int,
+    fields: str,
+) -> JsonDict:
+    """One device by its place: (external, number) as `device_places` gives it."""
+    external, number = place
+    if external:
+        found = _external_device(salt, tailnet, number, now_ns, external_base(cfg))
+    else:
+        found = _device(make_node(salt, tailnet, number), now_ns)
+    if fields == "all":
+        return found
+    return {k: v for k, v in found.items() if k not in ALL_ONLY_FIELDS}
+
+
+def device_places(cfg: TailnetConfig) -> Iterator[tuple[bool, int]]:
+    """Where each listed device comes from, in list order: own nodes, then shared-in ones."""
+    for k in node_numbers(cfg):
+        yield False, k
+    for j in range(max(cfg.external_devices, 0)):
+        yield True, j
+
+
+def iter_devices(
+    salt: int, tailnet: str, cfg: TailnetConfig, now_ns: int, fields: str
+) -> Iterator[JsonDict]:
+    """`GET /tailnet/{tailnet}/devices?fields=<fields>`, unfiltered, made one at a time."""
+    for place in device_places(cfg):
+        yield device_at(salt, tailnet, cfg, place, now_ns=now_ns, fields=fields)
+
+
 def devices(
     salt: int, tailnet: str, cfg: TailnetConfig, now_ns: int, fields: str
 ) -> list[JsonDict]:
     """`GET /tailnet/{tailnet}/devices?fields=<fields>` (`all` or `default`), unfiltered."""
-    found = [_device(node, now_ns) for node in inventory_nodes(salt, tailnet, cfg)]
-    found += [
-        _external_device(salt, tailnet, j, now_ns) for j in range(max(cfg.external_devices, 0))
-    ]
-    if fields == "all":
-        return found
-    return [{k: v for k, v in d.items() if k not in ALL_ONLY_FIELDS} for d in found]
+    return list(iter_devices(salt, tailnet, cfg, now_ns, fields))
 
 
 def users(device_list: list[JsonDict], tailnet: str, now_ns: int) -> list[JsonDict]:

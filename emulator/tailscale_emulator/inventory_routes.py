@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import re
+from itertools import islice
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from tailscale_emulator.access import Reject, allowed_scopes, first, missing_scope
 from tailscale_emulator.base import HandlerBase
@@ -13,14 +16,24 @@ from tailscale_emulator.inventory import KEY_OWNER_ID, USER_ROLES, USER_TYPES
 from tailscale_emulator.posture_data import planted
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tailscale_emulator.access import Grant, RequestLogEntry
 
 TAILNET_INVENTORY_PATH = re.compile(
     r"/api/v2/tailnet/([^/]+)/"
     r"(devices|users|keys|acl|dns/(?:nameservers|preferences|searchpaths|split-dns|configuration))/?"
 )
-DEVICE_PATH = re.compile(r"/api/v2/device/([^/]+)/?")
+DEVICE_PATH = re.compile(r"/api/v2/device/([^/]+)(?:/(attributes|device-invites))?/?")
 _SCOPES = {"devices": "devices:core:read", "users": "users:read", "acl": "policy_file:read"}
+# Per-device resources and their scopes (one request per device).
+DEVICE_DETAIL_SCOPES = {
+    None: "devices:core:read",
+    "attributes": "devices:posture_attributes:read",
+    "device-invites": "device_invites:read",
+}
+# Devices per chunk of a streamed device list.
+_DEVICES_PER_CHUNK = 256
 # Endpoints the live API hides (404 `not found`) from a credential without their scope.
 _HIDDEN = frozenset({"users"})
 _KEY_TYPE_SCOPES = dict(zip(("auth", "api", "client", "federated"), KEY_SCOPES, strict=True))
@@ -47,12 +60,14 @@ class InventoryMixin(HandlerBase):
             filters = {k: v for k, v in query.items() if k != "fields"}
             if bad := sorted(set(filters) & _DEVICE_OBJECT_FIELDS):
                 raise Reject(400, f"cannot filter on object field(s): {', '.join(bad)}")
-            payload: Any = {"devices": dataset.devices(tailnet, fields, filters)}
-        elif resource == "users":
+            devices = dataset.iter_devices(tailnet, fields, filters)
+            self._send_json_list(entry, b'{"devices":[', devices, b"]}")
+            return
+        if resource == "users":
             kind, role = first(query, "type") or "member", first(query, "role") or "all"
             if kind not in {*USER_TYPES, "all"} or role not in {*USER_ROLES, "all"}:
                 raise Reject(400, "missing or invalid parameter(s): type or role")
-            payload = {"users": dataset.users(tailnet, kind, role)}
+            payload: Any = {"users": dataset.users(tailnet, kind, role)}
         elif resource == "acl":
             self._serve_policy(entry, tailnet, query)
             return
@@ -60,17 +75,50 @@ class InventoryMixin(HandlerBase):
             payload = dataset.dns(tailnet)[resource.removeprefix("dns/")]
         self._send_json(entry, 200, payload)
 
-    def _serve_device(self, entry: RequestLogEntry, device_id: str, query: Query) -> None:
+    def _serve_device(
+        self, entry: RequestLogEntry, device_id: str, query: Query, detail: str | None = None
+    ) -> None:
+        """`/device/{id}`, or its `attributes` or `device-invites`, each with its scope."""
         grant, tailnet = self._grant(entry, "-")
-        if not allowed_scopes(grant, ("devices:core:read",), self.emulator.config.denied()):
+        scope = DEVICE_DETAIL_SCOPES[detail]
+        if not allowed_scopes(grant, (scope,), self.emulator.config.denied()):
             raise missing_scope()
+        dataset = self.emulator.dataset
         for name in (tailnet, *grant.other_tailnets):
-            if name in self.emulator.config.tailnets:
-                device = self.emulator.dataset.device(name, device_id, _fields(query))
-                if device is not None:
-                    self._send_json(entry, 200, device)
-                    return
+            if name not in self.emulator.config.tailnets:
+                continue
+            if detail == "attributes":
+                found: Any = dataset.device_attributes(name, device_id)
+            elif detail == "device-invites":
+                found = dataset.device_invites(name, device_id)
+            else:
+                found = dataset.device(name, device_id, _fields(query))
+            if found is not None:
+                self._send_json(entry, 200, found)
+                return
         raise Reject(404, "Device not found")
+
+    def _send_json_list(
+        self, entry: RequestLogEntry, head: bytes, items: Iterator[Any], tail: bytes
+    ) -> None:
+        """A 200 JSON body made and sent a chunk at a time (chunked transfer encoding)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent, opened = 0, False
+        for batch in iter(lambda: list(islice(items, _DEVICES_PER_CHUNK)), []):
+            chunk = (b"," if opened else head) + orjson.dumps(batch)[1:-1]
+            opened = True
+            self._write_chunk(chunk)
+            sent += len(chunk)
+        last = tail if opened else head + tail
+        self._finish_entry(entry, 200, sent + len(last))
+        self._write_chunk(last)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def _serve_keys(self, entry: RequestLogEntry, tailnet_segment: str, query: Query) -> None:
         """Each key type needs its own scope; a credential sees the types it may read.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tailscale_emulator import inventory
+from tailscale_emulator.device_details import device_invites, find_device, posture_attributes
 from tailscale_emulator.event_types import POLICY_UPDATE, ConfigFilter
 from tailscale_emulator.hashing import salt_of
 from tailscale_emulator.nodes import domain_of, make_node
@@ -12,7 +13,7 @@ from tailscale_emulator.policies import PolicyVersion, policy_version
 from tailscale_emulator.timefmt import to_ns
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from tailscale_emulator.dataset import DatasetSettings, TailnetConfig
 
@@ -47,20 +48,40 @@ class InventoryView:
         `filters` are the API's exact-match query filters (`tags=tag:ci`, `os=linux`, ...):
         several are ANDed, a repeated one on a list field means "contains all".
         """
+        return list(self.iter_devices(tailnet, fields, filters))
+
+    def iter_devices(
+        self, tailnet: str, fields: str = "all", filters: Mapping[str, list[str]] | None = None
+    ) -> Iterator[JsonDict]:
+        """Like `devices`, made one at a time (a 50,000-device list is never held)."""
         salt, now = self._salt_now(tailnet)
         cfg = self.tailnet(tailnet)
-        found = inventory.devices(salt, tailnet, cfg, now, fields)
+        found = inventory.iter_devices(salt, tailnet, cfg, now, fields)
         owner = cfg.devices_shared_from
         if owner is not None and owner != tailnet:
-            found = _shared_in(found, self.devices(owner, fields))
-        return [d for d in found if _matches(d, filters or {})]
+            found = _shared_in(found, self.iter_devices(owner, fields))
+        return (d for d in found if _matches(d, filters or {}))
 
     def device(self, tailnet: str, device_id: str, fields: str = "all") -> JsonDict | None:
         """`GET /device/{id}` by `nodeId` or legacy numeric `id`; None once deleted."""
-        return next(
-            (d for d in self.devices(tailnet, fields) if device_id in {d["nodeId"], d["id"]}),
-            None,
-        )
+        salt, now = self._salt_now(tailnet)
+        cfg = self.tailnet(tailnet)
+        place = find_device(salt, tailnet, cfg, device_id)
+        if place is None:
+            return None
+        return inventory.device_at(salt, tailnet, cfg, place, now_ns=now, fields=fields)
+
+    def device_attributes(self, tailnet: str, device_id: str) -> JsonDict | None:
+        """`GET /device/{id}/attributes`: posture attributes and their expiries."""
+        device = self.device(tailnet, device_id)
+        _, now = self._salt_now(tailnet)
+        return None if device is None else posture_attributes(device, now)
+
+    def device_invites(self, tailnet: str, device_id: str) -> list[JsonDict] | None:
+        """`GET /device/{id}/device-invites`: the device's share invites."""
+        device = self.device(tailnet, device_id)
+        _, now = self._salt_now(tailnet)
+        return None if device is None else device_invites(device, now)
 
     def reporting_node_ids(self, tailnet: str) -> list[str]:
         """The `nodeId`s that report network flow logs, deleted devices included."""
@@ -116,15 +137,13 @@ class InventoryView:
 _SHARED_FIELDS = ("nodeId", "id", "addresses", "name", "hostname", "os", "nodeKey")
 
 
-def _shared_in(found: list[JsonDict], owners: list[JsonDict]) -> list[JsonDict]:
-    """The external devices made the owner tailnet's own ones, in order."""
+def _shared_in(found: Iterable[JsonDict], owners: Iterable[JsonDict]) -> Iterator[JsonDict]:
+    """The external devices made the owner tailnet's own ones, in order, one at a time."""
     own = iter(d for d in owners if not d.get("isExternal"))
-    shared = []
     for device in found:
         origin = next(own, None) if device.get("isExternal") else None
         same = {k: origin[k] for k in _SHARED_FIELDS if k in origin} if origin else {}
-        shared.append({**device, **same})
-    return shared
+        yield {**device, **same}
 
 
 def _matches(device: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:

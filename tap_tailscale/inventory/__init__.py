@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tap_tailscale.inventory.device_details import (
+    DEVICE_DETAIL_KEYS,
+    DEVICE_DETAIL_SCHEMAS,
+    invite_records,
+    posture_record,
+)
 from tap_tailscale.inventory.dns import dns_record
 from tap_tailscale.inventory.index import DeviceIndex, DeviceRef, normalize_ip
 from tap_tailscale.inventory.posture_schema import POSTURE_KEY_PROPERTIES, POSTURE_SCHEMAS
@@ -28,9 +34,18 @@ from tap_tailscale.inventory.schema import (
 from tap_tailscale.inventory.schema import KEY_PROPERTIES as _BASE_KEYS
 from tap_tailscale.inventory.schema import SCHEMAS as _BASE_SCHEMAS
 
-# Every inventory stream's schema and key: the base snapshots and the posture ones.
-SCHEMAS: dict[str, dict[str, Any]] = {**_BASE_SCHEMAS, **POSTURE_SCHEMAS}
-KEY_PROPERTIES: dict[str, list[str]] = {**_BASE_KEYS, **POSTURE_KEY_PROPERTIES}
+# Every inventory stream's schema and key: the base snapshots, the posture ones and the
+# per-device ones.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    **_BASE_SCHEMAS,
+    **POSTURE_SCHEMAS,
+    **DEVICE_DETAIL_SCHEMAS,
+}
+KEY_PROPERTIES: dict[str, list[str]] = {
+    **_BASE_KEYS,
+    **POSTURE_KEY_PROPERTIES,
+    **DEVICE_DETAIL_KEYS,
+}
 
 __all__ = [
     "DEVICES",
@@ -44,8 +59,10 @@ __all__ = [
     "DeviceRef",
     "device_record",
     "dns_record",
+    "invite_records",
     "key_record",
     "normalize_ip",
     "policy_record",
+    "posture_record",
     "user_record",
 ]

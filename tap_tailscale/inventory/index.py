@@ -40,24 +40,28 @@ class DeviceIndex:
 
     __slots__ = ("_by_ip", "_by_node")
 
-    def __init__(self, devices: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, devices: Iterable[Mapping[str, Any]] = ()) -> None:
         self._by_node: dict[str, DeviceRef] = {}
         self._by_ip: dict[str, DeviceRef | None] = {}
         for device in devices:
-            node_id = device.get("nodeId")
-            if not isinstance(node_id, str) or not node_id:
-                continue
-            name = device.get("name")
-            tags = device.get("tags")
-            ref = DeviceRef(
-                node_id,
-                name if isinstance(name, str) else None,
-                tags if isinstance(tags, list) else None,
-            )
-            self._by_node[node_id] = ref
-            addresses = device.get("addresses")
-            for address in addresses if isinstance(addresses, list) else ():
-                self._add_address(address, ref)
+            self.add(device)
+
+    def add(self, device: Mapping[str, Any]) -> None:
+        """Index one device (a streamed list is indexed as it goes by)."""
+        node_id = device.get("nodeId")
+        if not isinstance(node_id, str) or not node_id:
+            return
+        name = device.get("name")
+        tags = device.get("tags")
+        ref = DeviceRef(
+            node_id,
+            name if isinstance(name, str) else None,
+            tags if isinstance(tags, list) else None,
+        )
+        self._by_node[node_id] = ref
+        addresses = device.get("addresses")
+        for address in addresses if isinstance(addresses, list) else ():
+            self._add_address(address, ref)
 
     def _add_address(self, address: Any, ref: DeviceRef) -> None:
         ip = normalize_ip(address) if isinstance(address, str) else None

@@ -131,3 +131,41 @@ def test_the_answers_match_the_emulators_inventory(
     names = {d["nodeId"]: d["name"] for d in emulator.dataset.devices(TAILNET, "all")}
     for node_id, device_name, *_ in talkers:
         assert device_name == names.get(node_id)
+
+
+def test_per_device_rows_equal_the_emulators_answers(
+    loaded: tuple[Emulator, str, Path], postgres: Postgres, meltano_project: MeltanoProject
+) -> None:
+    emulator, schema, duckdb_path = loaded
+    dataset = emulator.dataset
+    devices = dataset.devices(TAILNET, "all")
+    sent = {d["nodeId"]: dataset.device_attributes(TAILNET, d["nodeId"]) for d in devices}
+    posture = 'SELECT "nodeId", attributes, expiries FROM device_posture ORDER BY "nodeId";'
+    for rows in (
+        _postgres(postgres, schema, posture),
+        _duckdb(meltano_project, duckdb_path, posture),
+    ):
+        assert {row[0] for row in rows} == set(sent)
+        for node_id, attributes, expiries in rows:
+            as_json = [v if isinstance(v, dict) else json.loads(v) for v in (attributes, expiries)]
+            answer = sent[node_id]
+            assert answer is not None
+            assert as_json == [answer["attributes"], answer["expiries"]]
+    invites = {
+        invite["id"]: (device["nodeId"], invite)
+        for device in devices
+        for invite in dataset.device_invites(TAILNET, device["nodeId"]) or []
+    }
+    assert invites
+    rows = _postgres(
+        postgres, schema, 'SELECT id, "nodeId", "deviceId", email, "inviteUrl" FROM device_invites;'
+    )
+    assert {row[0] for row in rows} == set(invites)
+    for invite_id, node_id, device_id, email, url in rows:
+        expected_node, invite = invites[invite_id]
+        assert (node_id, int(device_id), email) == (
+            expected_node,
+            invite["deviceId"],
+            invite["email"],
+        )
+        assert url == invite["inviteUrl"].rsplit("/", 1)[0] + "/[redacted]"

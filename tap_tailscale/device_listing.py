@@ -1,0 +1,166 @@
+"""The device list, streamed: one device at a time, never the whole list.
+
+`GET /tailnet/{t}/devices` has no pagination, so a 50,000-device tailnet answers in one
+body of about 100 MB; parsed whole it held 380 MiB. It is read like a log body instead
+(`parsing.iter_log_entries` on its `devices` array), so memory stays flat whatever the
+tailnet's size. What other streams need of a snapshot is kept in a `DeviceDigest`, a
+few hundred bytes a device: the index that names connection peers, and the node ids
+the per-device streams ask about. The first stream of a run to read the list leaves the
+digest for the others; if that is not the `devices` stream and `devices` is selected, it
+also leaves the body in a spool for it, so a run reads the list once.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tap_tailscale.errors import TailscaleUserError
+from tap_tailscale.inventory import DeviceIndex
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, open_inventory
+from tap_tailscale.parsing import BodyError, iter_log_entries
+from tap_tailscale.readahead import new_spool
+from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.retry import RetriableError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
+
+    from tap_tailscale.services import StreamServices
+
+logger = logging.getLogger(__name__)
+
+#: What reading the device list can fail with (the stream reports it; enrichment warns).
+LIST_ERRORS = (SkipPartitionError, RetriableError, BodyError, TailscaleUserError)
+
+
+@dataclass
+class DeviceDigest:
+    """What other streams need of one devices snapshot, small at any tailnet size."""
+
+    synced_at: str
+    #: Names for connection rows; None when no connection stream is selected (it is
+    #: most of the digest's memory).
+    index: DeviceIndex | None = field(default_factory=DeviceIndex)
+    #: Every listed device's `nodeId`, in list order (shared-in devices included).
+    node_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_run(cls, services: StreamServices, synced_at: str) -> DeviceDigest:
+        """An empty digest holding what this run's selected streams need."""
+        return cls(synced_at, DeviceIndex() if services.device_index_wanted else None)
+
+    def add(self, device: Any) -> None:
+        """Take in one listed device; a malformed one adds nothing."""
+        try:
+            node_id = device.get("nodeId") if hasattr(device, "get") else None
+            if isinstance(node_id, str) and node_id:
+                if self.index is not None:
+                    self.index.add(device)
+                self.node_ids.append(node_id)
+        except RejectedEntryError:  # an unreadable entry: the devices stream counts it
+            return
+
+
+@dataclass
+class DeviceListing:
+    """An open device list: when it was taken, and its devices as they are parsed."""
+
+    synced_at: str
+    devices: Iterator[Any]
+
+
+@contextmanager
+def open_device_list(
+    services: StreamServices, tailnet: str, *, keep: BinaryIO | None = None
+) -> Iterator[DeviceListing]:
+    """Stream the tailnet's devices (`fields=all`); raise LIST_ERRORS.
+
+    A body kept earlier this run for the `devices` stream is read instead of asking
+    again. With `keep`, the body is also copied there as it is read.
+    """
+    kept = services.device_bodies.pop(tailnet, None)
+    if kept is not None:
+        synced_at, spool = kept
+        with spool:
+            yield DeviceListing(synced_at, _devices(services, spool))
+        return
+    with open_inventory(
+        services,
+        f"tailnet/{tailnet}/devices",
+        stream="devices",
+        scope=DEVICES_SCOPE,
+        params={"fields": "all"},
+    ) as body:
+        synced_at = Snapshot(b"", body.headers).taken_at
+        source: Any = body if keep is None else _Tee(body, keep)
+        yield DeviceListing(synced_at, _devices(services, source))
+
+
+def _devices(services: StreamServices, body: Any) -> Iterator[Any]:
+    return iter_log_entries(
+        body,
+        max_entry_bytes=services.settings.max_entry_bytes,
+        array="devices",
+        optional=True,  # as before: a body without `devices` lists none
+    )
+
+
+class _Tee:
+    """A body that copies what is read from it into a spool."""
+
+    def __init__(self, body: Any, spool: BinaryIO) -> None:
+        self._body = body
+        self._spool = spool
+
+    def read(self, size: int = -1, decode_content: bool = True) -> bytes:
+        chunk: bytes = self._body.read(size, decode_content=decode_content)
+        self._spool.write(chunk)
+        return chunk
+
+
+def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exception:
+    """The tailnet's device digest, or why the list could not be read; once per run.
+
+    When the `devices` stream has already run, its digest is used; otherwise the list
+    is streamed here, keeping only the digest, and, when the `devices` stream will run
+    later in this run, the body in a spool (on disk past a few MiB), so it is read once.
+    """
+    cache = services.device_digests
+    if tailnet not in cache:
+        keep = new_spool() if services.device_list_wanted else None
+        try:
+            with open_device_list(services, tailnet, keep=keep) as listing:
+                digest = DeviceDigest.for_run(services, listing.synced_at)
+                for device in listing.devices:
+                    digest.add(device)
+            cache[tailnet] = digest
+            if keep is not None:
+                keep.seek(0)
+                services.device_bodies[tailnet] = (digest.synced_at, keep)
+        except LIST_ERRORS as exc:
+            cache[tailnet] = exc
+            if keep is not None:
+                keep.close()
+    found: DeviceDigest | Exception = cache[tailnet]
+    return found
+
+
+def device_index(services: StreamServices, tailnet: str) -> DeviceIndex | None:
+    """The index that names connection peers; None (names stay null) with one warning."""
+    found = device_digest(services, tailnet)
+    if isinstance(found, DeviceDigest) and found.index is not None:
+        return found.index
+    if isinstance(found, DeviceDigest):  # not wanted at the start of the run: build it now
+        services.device_digests.pop(tailnet)
+        services.device_index_wanted = True
+        return device_index(services, tailnet)
+    if services.first_warning(str(found)):
+        logger.warning(
+            "Connection rows of tailnet %s are not enriched with device names: %s", tailnet, found
+        )
+    return None
