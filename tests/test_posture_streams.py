@@ -134,6 +134,21 @@ def _planted_values(emulator: Emulator) -> list[str]:
     return values
 
 
+def _device_invite_tokens(emulator: Emulator) -> list[str]:
+    """The token of every device invite link the emulator serves."""
+    api = f"{emulator.url}/api/v2"
+    devices = requests.get(f"{api}/tailnet/-/devices", auth=(DEMO_KEY, ""), timeout=10)
+    tokens = []
+    for device in devices.json()["devices"]:
+        invites = requests.get(
+            f"{api}/device/{device['id']}/device-invites", auth=(DEMO_KEY, ""), timeout=10
+        )
+        tokens += [invite["inviteUrl"].rsplit("/", 1)[1] for invite in invites.json()]
+    assert tokens, "the emulator shares some devices"
+    assert all(len(token) >= 8 for token in tokens), "long enough to find without chance"
+    return tokens
+
+
 def test_planted_secrets_appear_nowhere(
     make_emulator: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -143,9 +158,13 @@ def test_planted_secrets_appear_nowhere(
     assert len(set(planted)) == len(planted) > 10
     record_dir = tmp_path / "recording"
     settings = _settings(emulator, record_dir=str(record_dir))
-    run = run_tap(settings, streams=(*POSTURE, "keys", "posture_findings"))
+    run = run_tap(settings, streams=(*POSTURE, "keys", "device_invites", "posture_findings"))
     assert run.error is None
     assert run.records["keys"]
+    assert run.records["device_invites"]
+    # Device invite links work as bearer links too: their token is the secret (served by
+    # the emulator's own per-device answers, fetched in _device_invite_tokens).
+    invite_tokens = _device_invite_tokens(emulator)
     assert any(r["inviteUrl"] for r in run.records["user_invites"])
     recorded = "".join(p.read_text("utf-8") for p in sorted(record_dir.iterdir()))
     assert REDACTED in recorded  # the bodies did hold them
@@ -156,7 +175,8 @@ def test_planted_secrets_appear_nowhere(
         "logs": caplog.text,
         "recording": recorded,
     }
-    leaks = [(where, v) for v in planted for where, text in places.items() if v in text]
+    secrets = planted + invite_tokens
+    leaks = [(where, v) for v in secrets for where, text in places.items() if v in text]
     assert leaks == []
     # The emulator did send every one: without the tap's care they would be there.
     paths = (
