@@ -126,8 +126,8 @@ def stop(process: subprocess.Popen[str]) -> None:
 # ---------------------------------------------------------------------------- the tap
 
 
-def write_catalog(workdir: Path, config_path: Path, stream: str) -> Path:
-    """A catalog from the tap's own discovery, with only `stream` selected."""
+def write_catalog(workdir: Path, config_path: Path, *streams: str) -> Path:
+    """A catalog from the tap's own discovery, with only `streams` selected."""
     discovered = subprocess.run(
         [sys.executable, "-m", "tap_tailscale", "--config", str(config_path), "--discover"],
         capture_output=True,
@@ -137,8 +137,8 @@ def write_catalog(workdir: Path, config_path: Path, stream: str) -> Path:
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == stream
-    path = workdir / f"catalog-{stream}.json"
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    path = workdir / f"catalog-{'-'.join(streams)}.json"
     path.write_text(json.dumps(catalog))
     return path
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import API_KEY, byte_compile_the_tap, run_measured
+from bench import API_KEY, byte_compile_the_tap, run_measured, write_catalog
 
 from tailscale_emulator import Emulator, EmulatorConfig, TailnetConfig
 from tap_tailscale.settings_schema import SETTINGS
@@ -43,22 +42,6 @@ with open(sys.argv[1], "w") as out:
 sys.exit(code)
 """
 PER_DEVICE = ("device_posture", "device_invites")
-
-
-def _catalog(workdir: Path, config_path: Path, streams: tuple[str, ...]) -> Path:
-    discovered = subprocess.run(
-        [sys.executable, "-m", "tap_tailscale", "--config", str(config_path), "--discover"],
-        capture_output=True,
-        check=True,
-    )
-    catalog = json.loads(discovered.stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    path = workdir / f"catalog-{len(streams)}.json"
-    path.write_text(json.dumps(catalog))
-    return path
 
 
 def _records(stderr_text: str) -> str:
@@ -79,7 +62,7 @@ def measure(
     }
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config))
-    catalog = _catalog(workdir, config_path, streams)
+    catalog = write_catalog(workdir, config_path, *streams)
     emulator.requests.clear()
     err = workdir / "tap.stderr"
     command = [sys.executable, "-m", "tap_tailscale", "--config", str(config_path)]
