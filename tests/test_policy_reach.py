@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tailscale_emulator import Emulator
+from tailscale_emulator import Emulator, OAuthClient
 from tailscale_emulator.config import EmulatorConfig
 from tailscale_emulator.dataset import Dataset
 from tap_tailscale.admin_audit.policy import analyse_policy
@@ -156,6 +156,22 @@ def test_without_devices_and_users_selected_there_are_no_counts(
     emulator: Emulator, inventory: tuple[str, ...]
 ) -> None:
     run = run_tap(_settings(emulator), streams=("admin_audit", *inventory))
+    assert run.error is None
+    changed = _acl_records(run)
+    assert changed
+    assert all("reach_now" not in r["policy_changes"] for r in changed)
+
+
+@pytest.mark.parametrize("denied", ["users:read", "devices:core:read"])
+def test_a_list_the_credential_cannot_read_leaves_the_counts_out(
+    emulator: Emulator, denied: str
+) -> None:
+    scopes = ("logs:configuration:read", "devices:core:read", "users:read")
+    held = tuple(scope for scope in scopes if scope != denied)
+    emulator.config.oauth_clients["scoped"] = OAuthClient(secret="scoped-secret-42", scopes=held)
+    settings = {**_settings(emulator), "client_id": "scoped", "client_secret": "scoped-secret-42"}
+    del settings["api_key"]
+    run = run_tap(settings, streams=("admin_audit", "devices", "users"))
     assert run.error is None
     changed = _acl_records(run)
     assert changed
