@@ -191,8 +191,14 @@ _OTHER_FIELDS = (
     "changed. `became_reachable` and `no_longer_reachable` list, in reviewer words, the "
     "access the change opened and closed (after expanding groups, tag owners, autogroups, "
     "hosts and IP sets), e.g. `group:eng (now with mallory@example.com) → tag:prod:443, "
-    "was not reachable`; at most 50 sentences each, then a count. Sections without a "
-    "change are left out.",
+    "was not reachable`; at most 50 sentences each, then a count. When the run also "
+    "syncs `devices` and `users`, `reach_now` counts them on that snapshot: "
+    "`users_now_reaching` and `devices_now_reachable` for the widening, "
+    "`users_no_longer_reaching` and `devices_no_longer_reachable` for the narrowing, and "
+    "`snapshot`, which says the devices and users are as of this sync, not as of the event "
+    "(users matched by login, group, role or autogroup; devices by tag, address, owner "
+    "or `autogroup:self`; see `tap_tailscale/policy/reach.py`). Without that snapshot "
+    "`reach_now` is absent. Sections without a change are left out.",
 )
 
 

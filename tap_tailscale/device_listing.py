@@ -21,6 +21,7 @@ from tap_tailscale.errors import TailscaleUserError
 from tap_tailscale.inventory import DeviceIndex
 from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, open_inventory
 from tap_tailscale.parsing import BodyError, iter_log_entries
+from tap_tailscale.policy.reach import DeviceFacts, device_facts
 from tap_tailscale.readahead import new_spool
 from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.request import SkipPartitionError
@@ -48,11 +49,15 @@ class DeviceDigest:
     index: DeviceIndex | None = field(default_factory=DeviceIndex)
     #: Every listed device's `nodeId`, in list order (shared-in devices included).
     node_ids: list[str] = field(default_factory=list)
+    #: Owner, tags and addresses of each device, for a policy change's counts; None
+    #: unless `devices` and `users` are both selected.
+    facts: list[DeviceFacts] | None = None
 
     @classmethod
     def for_run(cls, services: StreamServices, synced_at: str) -> DeviceDigest:
         """An empty digest holding what this run's selected streams need."""
-        return cls(synced_at, DeviceIndex() if services.device_index_wanted else None)
+        index = DeviceIndex() if services.device_index_wanted else None
+        return cls(synced_at, index, facts=[] if services.reach_wanted else None)
 
     def add(self, device: Any) -> None:
         """Take in one listed device; a malformed one adds nothing."""
@@ -62,6 +67,9 @@ class DeviceDigest:
                 if self.index is not None:
                     self.index.add(device)
                 self.node_ids.append(node_id)
+                facts = device_facts(device) if self.facts is not None else None
+                if facts is not None and self.facts is not None:
+                    self.facts.append(facts)
         except RejectedEntryError:  # an unreadable entry: the devices stream counts it
             return
 

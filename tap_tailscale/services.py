@@ -51,6 +51,10 @@ class StreamServices:
     #: Whether a selected stream names connection peers from the device index.
     device_index_wanted: bool = True
     device_bodies: dict[str, Any] = field(default_factory=dict)
+    #: Whether `devices` and `users` are both selected: a policy change's `reach_now`
+    #: counts are then taken on this run's snapshot (reach.ReachSnapshot per tailnet).
+    reach_wanted: bool = False
+    reach_snapshots: dict[str, Any] = field(default_factory=dict)
     #: Causes already warned about, so one cause (a missing scope) is one warning.
     warned: set[str] = field(default_factory=set)
     #: Whether the API knows each tailnet, once asked (None: it could not tell).

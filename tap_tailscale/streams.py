@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -12,6 +12,7 @@ from tap_tailscale import schemas
 from tap_tailscale.admin_audit import SeverityPolicy, admin_audit_record, make_cursor
 from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
 from tap_tailscale.log_stream import TailscaleLogStream
+from tap_tailscale.reach_snapshot import reach_snapshot
 from tap_tailscale.records import configuration_record, decode_flow_block, network_record
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.timeutil import parse_timestamp
@@ -139,6 +140,8 @@ class AdminAuditStream(_ConfigurationLogStream):
     _last_cursor: str | None = None
     #: Cursors the window being read has emitted (across its attempts).
     _window_cursors: set[str]
+    #: The configured tailnet of the entry being shaped (`-` stays `-`).
+    _api_tailnet = "-"
 
     @cached_property
     def severity_policy(self) -> SeverityPolicy:
@@ -149,9 +152,17 @@ class AdminAuditStream(_ConfigurationLogStream):
             raise ConfigError(str(exc)) from None
 
     @override
+    def shape_entry(self, entry: Any, tailnet: str, window: Window) -> list[dict[str, Any]]:
+        self._api_tailnet = tailnet  # the configured name, which the inventory API is asked by
+        return super().shape_entry(entry, tailnet, window)
+
+    @override
     def shape(self, entry: Any, tailnet: str) -> dict[str, Any]:
         return admin_audit_record(
-            configuration_record(entry, tailnet), policy=self.severity_policy, values=entry
+            configuration_record(entry, tailnet),
+            policy=self.severity_policy,
+            values=entry,
+            reach=partial(reach_snapshot, self.services, self._api_tailnet),
         )
 
     @override

@@ -127,6 +127,9 @@ class TapTailscale(TapInternals):
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
         self.services.device_list_wanted = self.streams["devices"].selected
+        self.services.reach_wanted = self.streams["devices"].selected and (
+            self.streams["users"].selected
+        )
         self.services.device_index_wanted = any(
             stream.selected and isinstance(stream, NetworkConnectionStream)
             for stream in self.streams.values()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 from tap_tailscale.admin_audit.policy import analyse_policy
@@ -26,7 +28,7 @@ def test_widened_acl_is_a_high_finding() -> None:
     rec = record("TAILNET.UPDATE.ACL", old=TIGHT, new=OPEN)
     assert {"TS-ACL-001", "TS-ACL-002", "TS-ACL-003"} <= rule_ids(rec)
     severities = {f["rule_id"]: f["severity"] for f in rec["findings"]}
-    assert severities.pop("TS-ACL-010") == "medium"
+    assert severities["TS-ACL-010"] == "high"
     assert set(severities.values()) == {"high"}
     assert rec["severity"] == "high"
 
@@ -139,3 +141,24 @@ def test_coverage_understands_star_ranges_and_internet() -> None:
     assert _widened({}, app_only) == [
         "g@x \N{RIGHTWARDS ARROW} tag:db: capability x {}, was not granted"
     ]
+
+
+def test_a_plain_widening_is_high() -> None:
+    rule = {"action": "accept", "src": ["group:eng"], "dst": ["tag:web:443"]}
+    old = json.dumps({"groups": {"group:eng": ["a@x"]}, "acls": [rule]})
+    new = old.replace('["a@x"]', '["a@x", "mallory@x"]')
+    rec = record("TAILNET.UPDATE.ACL", old=old, new=new)
+    assert {f["rule_id"] for f in rec["findings"]} == {"TS-ACL-010"}
+    assert rec["severity"] == "high"
+
+
+def test_high_is_at_most_a_fifth_of_the_default_mix() -> None:
+    path = Path(__file__).resolve().parents[1] / "scripts" / "severity_mix.py"
+    spec = importlib.util.spec_from_file_location("severity_mix", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    counts = module.severity_counts()
+    assert counts["high"] > 0
+    assert counts["high"] <= 0.2 * sum(counts.values())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from tap_tailscale.admin_audit.policy_changes import policy_changes
 from tap_tailscale.admin_audit.policy_risks import policy_risks
 from tap_tailscale.policy import PolicyParseError, compare, parse_policy
+from tap_tailscale.policy.reach import ReachSnapshot, reach_summary
+
+#: Gives the devices and users snapshot of this sync, or None when there is none.
+ReachSource = Callable[[], ReachSnapshot | None]
 
 
 class PolicyAnalysis(NamedTuple):
@@ -31,13 +35,14 @@ def _document(value: Any, side: str) -> Mapping[str, Any]:
     return parsed
 
 
-def analyse_policy(old: Any, new: Any) -> PolicyAnalysis:
+def analyse_policy(old: Any, new: Any, reach: ReachSource | None = None) -> PolicyAnalysis:
     """Changes and risks from `old` to `new`.
 
     No `old` is a first policy, compared with one that allows nothing, so everything it
     opens is reported. No `new` is not analysed (deleting the policy is its own event).
     A side that does not parse yields an analysis with only `error` set, never an
-    exception, so one odd policy cannot stop a sync.
+    exception, so one odd policy cannot stop a sync. With `reach`, a change of access
+    also gets `reach_now`: user and device counts on the sync's snapshot, when it has one.
     """
     if new is None:
         return NOT_ANALYSED
@@ -53,5 +58,8 @@ def analyse_policy(old: Any, new: Any) -> PolicyAnalysis:
         changes["became_reachable"] = widened
     if narrowed:
         changes["no_longer_reachable"] = narrowed
+    snapshot = reach() if reach is not None and (widened or narrowed) else None
+    if snapshot is not None:
+        changes["reach_now"] = reach_summary(delta.widened, delta.narrowed, snapshot)
     risks = {risk.code: risk.detail for risk in policy_risks(delta, before, after)}
     return PolicyAnalysis(changes, risks, None)

@@ -9,7 +9,12 @@ from tap_tailscale.admin_audit.actions import KNOWN_EVENTS, event_type, normaliz
 from tap_tailscale.admin_audit.cursor import make_cursor
 from tap_tailscale.admin_audit.fields import key, mapping, text
 from tap_tailscale.admin_audit.findings import findings
-from tap_tailscale.admin_audit.policy import NOT_ANALYSED, PolicyAnalysis, analyse_policy
+from tap_tailscale.admin_audit.policy import (
+    NOT_ANALYSED,
+    PolicyAnalysis,
+    ReachSource,
+    analyse_policy,
+)
 from tap_tailscale.admin_audit.policy_diff import policy_diff
 from tap_tailscale.admin_audit.rules import Facts
 from tap_tailscale.admin_audit.severity import SeverityPolicy, highest
@@ -94,6 +99,7 @@ def admin_audit_record(
     *,
     policy: SeverityPolicy,
     values: Mapping[str, Any] | None = None,
+    reach: ReachSource | None = None,
 ) -> dict[str, Any]:
     """The `admin_audit` record for one `configuration_audit` record.
 
@@ -101,6 +107,7 @@ def admin_audit_record(
     record holds them in another form (e.g. JSON text): rules and policy analysis need
     the values as sent. Missing or malformed fields become None; an unknown event still
     produces a record through the fallback action, and a finding that says it is unknown.
+    `reach` gives this sync's devices and users snapshot for a policy change's counts.
     """
     if values is not None:
         event = {**event, **changed_values(values)}
@@ -113,7 +120,7 @@ def admin_audit_record(
     action = _refine(normalize_action(ttype, event.get("action"), prop), key(prop), old, new)
     event_id, event_time = text(event.get("event_id")), _event_time(event)
     failed = is_failure(key(ttype), error)
-    analysis = analyse_policy(old, new) if key(prop) == "ACL" else NOT_ANALYSED
+    analysis = analyse_policy(old, new, reach) if key(prop) == "ACL" else NOT_ANALYSED
     facts = _facts(event, ev_type, failed=failed, analysis=analysis)
     hits = findings(facts, policy)
     base = policy.severity(action, ev_type)

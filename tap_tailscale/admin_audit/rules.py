@@ -254,12 +254,14 @@ RULES: tuple[Rule, ...] = (
          ACL, policy_unparsable, "Old or new policy is neither JSON nor HuJSON; not analysed."),
     Rule("TS-ACL-009", "Tailnet policy file deleted", "high", (T_FIREWALL,),
          ("TAILNET.DELETE.ACL",)),
-    Rule("TS-ACL-010", "Policy widens access", "medium", (T_FIREWALL,),
+    Rule("TS-ACL-010", "Policy widens access", "high", (T_FIREWALL,),
          ACL, policy_risk("access_widened"),
          "Anyone reaches a destination, port, SSH login or application capability the old "
          "policy did not allow, after expanding groups, tag owners, autogroups, hosts and IP "
-         "sets. The detail names what became reachable; the high rules above single out "
-         "the widest cases. A first policy (no `old`) is compared with one allowing nothing."),
+         "sets. Every widening is high; the detail names what became reachable, and the "
+         "rules above and below name the widest cases (everything, the internet, sensitive "
+         "ports, SSH as root, admin capabilities, Funnel). A first policy (no `old`) is "
+         "compared with one allowing nothing."),
     Rule("TS-ACL-011", "Policy grants an admin application capability", "high",
          ("T1098", T_FIREWALL), ACL, policy_risk("admin_capability"),
          "A new grant `app` capability whose name or value mentions system:masters, admin, "

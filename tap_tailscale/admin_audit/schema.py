@@ -96,7 +96,9 @@ ADMIN_AUDIT = th.PropertiesList(
         th.CustomType({"type": ["object", "null"], "additionalProperties": True}),
         description=(
             "ACL changes by section (acls, grants, ssh, tests, tagOwners, ...), and "
-            "became_reachable / no_longer_reachable: the access diff in reviewer words."
+            "became_reachable / no_longer_reachable: the access diff in reviewer words; "
+            "reach_now: users and devices it touches, counted on this sync's devices and "
+            "users snapshot (absent without one), not as of the event."
         ),
     ),
 ).to_dict()

@@ -1,0 +1,69 @@
+"""This run's devices and users snapshot, for counting who a policy change lets reach what.
+
+`admin_audit` syncs before the inventory streams, so when a policy change needs its
+`reach_now` counts, the snapshot is taken then, once per tailnet and run, and only when
+`devices` and `users` are both selected (a run without them has no snapshot: the counts
+are absent, never guessed). The device list is read through the shared device digest:
+streamed, keeping owner, tags and addresses of each device, and spooled for the
+`devices` stream so the run still reads it once. The users list is small and read once
+more here. A list that cannot be read leaves the counts out, said once at INFO: the
+`devices` or `users` stream, selected in the same run, warns about the failure itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from tap_tailscale.device_listing import LIST_ERRORS, DeviceDigest, device_digest
+from tap_tailscale.errors import ApiRequestError, MissingScopeError
+from tap_tailscale.inventory_fetch import HiddenEndpointError, fetch
+from tap_tailscale.inventory_streams import UsersStream
+from tap_tailscale.policy.reach import ReachSnapshot, user_facts
+
+if TYPE_CHECKING:
+    from tap_tailscale.services import StreamServices
+
+logger = logging.getLogger(__name__)
+
+_USER_ERRORS = (*LIST_ERRORS, HiddenEndpointError, ApiRequestError, MissingScopeError)
+
+
+def reach_snapshot(services: StreamServices, tailnet: str) -> ReachSnapshot | None:
+    """The tailnet's snapshot for `reach_now` counts, or None (no counts); once per run."""
+    if not services.reach_wanted:
+        return None
+    cache = services.reach_snapshots
+    if tailnet not in cache:
+        cache[tailnet] = _take(services, tailnet)
+    found: ReachSnapshot | None = cache[tailnet]
+    return found
+
+
+def _take(services: StreamServices, tailnet: str) -> ReachSnapshot | None:
+    digest = device_digest(services, tailnet)
+    if not isinstance(digest, DeviceDigest) or digest.facts is None:
+        _warn(services, tailnet, f"the device list could not be read: {digest}")
+        return None
+    try:
+        answer = fetch(
+            services,
+            f"tailnet/{tailnet}/{UsersStream.path}",
+            stream=UsersStream.name,
+            scope=UsersStream.scope,
+            params=UsersStream.params,
+        )
+        body = answer.json()
+    except _USER_ERRORS as exc:
+        _warn(services, tailnet, f"the user list could not be read: {exc}")
+        return None
+    listed = body.get(UsersStream.envelope) if isinstance(body, dict) else None
+    users = [user_facts(user) for user in listed] if isinstance(listed, list) else []
+    return ReachSnapshot(
+        digest.synced_at, list(digest.facts), [user for user in users if user is not None]
+    )
+
+
+def _warn(services: StreamServices, tailnet: str, why: str) -> None:
+    if services.first_warning(f"reach_now {tailnet}: {why}"):
+        logger.info("Policy changes of tailnet %s get no user and device counts: %s", tailnet, why)
