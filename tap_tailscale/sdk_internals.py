@@ -191,6 +191,7 @@ class TapInternals(Tap):
             super().sync_all()
         finally:
             self.flush_output()
+            self.release_run_resources()
         self.after_sync()
 
     def before_sync(self) -> None:
@@ -198,6 +199,9 @@ class TapInternals(Tap):
 
     def after_sync(self) -> None:
         """The summary and exit status, once every stream has synced."""
+
+    def release_run_resources(self) -> None:
+        """Close what the run kept open for later streams, however it ended."""
 
     def flush_output(self) -> None:
         """Push buffered RECORD lines to stdout."""

@@ -79,3 +79,12 @@ class StreamServices:
             on_the_way, self.tailnet_names_on_the_way = self.tailnet_names_on_the_way, None
             self.tailnet_names.update(on_the_way.result())
         return self.tailnet_names.get(tailnet, tailnet)
+
+    def close_kept_bodies(self) -> None:
+        """Close device lists kept for a `devices` stream that did not read them.
+
+        It skips a snapshot that is still fresh, or stops early; the spool is a file.
+        """
+        for _synced_at, spool in self.device_bodies.values():
+            spool.close()
+        self.device_bodies.clear()

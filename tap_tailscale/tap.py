@@ -165,6 +165,10 @@ class TapTailscale(TapInternals):
         asker.shutdown(wait=False)
 
     @override
+    def release_run_resources(self) -> None:
+        self.services.close_kept_bodies()
+
+    @override
     def after_sync(self) -> None:
         report = self.report
         report.log((name for name, s in self.streams.items() if s.selected), self.logger)

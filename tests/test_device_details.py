@@ -410,3 +410,42 @@ def test_no_invite_link_reaches_a_recording(emulator: Emulator, tmp_path: Any) -
         fast_settings(emulator.url, replay_dir=str(tmp_path)), streams=("device_invites",)
     )
     assert replayed.records == run.records
+
+
+class _Keeping(dict[str, Any]):
+    """The tap's kept device lists, each spool also noted in `kept`."""
+
+    def __init__(self, kept: list[Any]) -> None:
+        super().__init__()
+        self._kept = kept
+
+    def __setitem__(self, tailnet: str, value: Any) -> None:
+        self._kept.append(value[1])
+        super().__setitem__(tailnet, value)
+
+
+def test_a_list_kept_for_a_fresh_devices_stream_is_closed(emulator: Emulator) -> None:
+    # device_posture syncs first, reads the device list and keeps the body for `devices`;
+    # on the second run `devices` is still fresh and never reads it.
+    config = fast_settings(emulator.url, inventory_intervals={"devices": 3600})
+    kept: list[Any] = []
+
+    def sync(state: dict[str, Any]) -> dict[str, Any]:
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        with redirect_stdout(stdout):
+            tap = TapTailscale(config=config, state=state, parse_env_config=False)
+            for name, stream in tap.streams.items():
+                stream.selected = name in {"devices", "device_posture"}
+            tap.services.device_bodies = _Keeping(kept)
+            tap.sync_all()
+        stdout.seek(0)
+        states = [m for m in map(json.loads, stdout) if m["type"] == "STATE"]
+        assert tap.services.device_bodies == {}
+        return dict(states[-1]["value"])
+
+    state = sync({})
+    assert kept, "the first run kept the list for devices"
+    assert kept[0].closed  # read by devices, then closed
+    sync(state)
+    assert len(kept) == 2, "the second run kept it again"
+    assert kept[1].closed, "and closed it although devices did not read it"
