@@ -205,6 +205,17 @@ class DevicePostureStream(PerDeviceStream):
     def shape(self, body: Any, node_id: str, tailnet: str, synced_at: str) -> list[dict[str, Any]]:
         return [inventory.posture_record(body, node_id, tailnet, synced_at)]
 
+    @override
+    def records(self, tailnet: str) -> Iterable[dict[str, Any]]:
+        # posture_findings (TS-PST-017) reads only the expiries: keep those as they pass,
+        # a few per device at most, instead of asking every device again.
+        expiring: list[dict[str, Any]] = []
+        for record in super().records(tailnet):
+            if record.get("expiries") not in (None, "", "{}"):
+                expiring.append({"nodeId": record.get("nodeId"), "expiries": record["expiries"]})
+            yield record
+        self.services.posture_expiries[tailnet] = expiring
+
 
 class DeviceInvitesStream(PerDeviceStream):
     """Who each device is shared with (`/device/{id}/device-invites`), links redacted."""

@@ -98,6 +98,12 @@ class PostureFindingsStream(InventoryStream):
         stream = self.sources.get(stream_name)
         if stream is None or (stream_name in _ONLY_WHEN_SELECTED and not stream.selected):
             return None, None
+        if stream_name == "device_posture":
+            kept = self.services.posture_expiries.get(tailnet)
+            if kept is not None:  # read by its own stream earlier in this run
+                return kept, None
+            if (stream_name, tailnet) in self.services.report.fresh_pairs:
+                return None, f"{stream_name}: its snapshot is still fresh, not read this run"
         try:
             if stream_name in _ITERATED:
                 # Every record (per device: all of them), started so a refusal shows here.

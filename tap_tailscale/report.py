@@ -35,6 +35,7 @@ class RunReport:
     finished: set[tuple[str, str]] = field(default_factory=set)
     #: Inventory snapshots skipped because the last one is still fresh.
     fresh: list[str] = field(default_factory=list)
+    fresh_pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def window_done(self, stream: str, new: int, reread: int) -> None:
         """Count a completed window: records past the old bookmark, and overlap re-reads."""
@@ -85,6 +86,7 @@ class RunReport:
     def snapshot_fresh(self, stream: str, tailnet: str, taken: str, due: str) -> None:
         """Note an inventory snapshot skipped because the last one is still fresh."""
         self.fresh.append(f"{stream} [tailnet {tailnet}] (taken {taken}, next after {due})")
+        self.fresh_pairs.add((stream, tailnet))
 
     def partition_finished(self, stream: str, tailnet: str) -> None:
         """Note a (stream, tailnet) that read its whole range (or had nothing to read)."""

@@ -51,6 +51,9 @@ class StreamServices:
     #: Whether a selected stream names connection peers from the device index.
     device_index_wanted: bool = True
     device_bodies: dict[str, Any] = field(default_factory=dict)
+    #: device_posture's rows that carry an expiry (`nodeId`, `expiries`), kept as that
+    #: stream emits them so posture_findings asks no device twice (tailnet -> rows).
+    posture_expiries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: Whether `devices` and `users` are both selected: a policy change's `reach_now`
     #: counts are then taken on this run's snapshot (reach.ReachSnapshot per tailnet).
     reach_wanted: bool = False

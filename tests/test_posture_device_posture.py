@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from tailscale_emulator import TailnetConfig
 from tap_tailscale.inventory import posture_record
@@ -57,6 +60,30 @@ def test_findings_name_the_devices_whose_stream_records_expired(make_emulator: A
     expected = {r["nodeId"] for r in run.records["device_posture"] if _expired(r, now)}
     assert expected  # the emulator plants expired attributes
     assert {f["subject_id"] for f in findings} == expected
+    # The findings read what device_posture kept: no device is asked twice.
+    asked = [r.path for r in emulator.requests if r.path.endswith("/attributes")]
+    assert len(asked) == len(set(asked)) == len(run.records["device_posture"])
     # Unselected, device_posture is not read (one request per device) and 017 is silent.
     alone = run_tap(fast_settings(emulator.url), streams=("posture_findings",))
     assert not [f for f in alone.records["posture_findings"] if f["rule_id"] == RULE]
+
+
+def test_a_fresh_device_posture_snapshot_is_not_asked_again_for_findings(
+    make_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator = make_emulator(tailnets={"example.com": TailnetConfig(inventory_devices=6)})
+    settings = fast_settings(emulator.url, inventory_intervals={"device_posture": 3600})
+    streams = ("device_posture", "posture_findings")
+    first = run_tap(settings, streams=streams)
+    assert first.error is None, first.stderr[-2000:]
+    asked = sum(r.path.endswith("/attributes") for r in emulator.requests)
+    assert asked == len(first.records["device_posture"])
+    caplog.set_level(logging.WARNING)
+    second = run_tap(settings, state=first.final_state, streams=streams)
+    assert second.error is None, second.stderr[-2000:]
+    assert "device_posture" not in second.records
+    assert sum(r.path.endswith("/attributes") for r in emulator.requests) == asked
+    assert not [f for f in second.records["posture_findings"] if f["rule_id"] == RULE]
+    said = [r.getMessage() for r in caplog.records if RULE in r.getMessage()]
+    assert len(said) == 1
+    assert "still fresh" in said[0]
