@@ -194,7 +194,7 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
     results = project.bash(dev, dev_env)
     assert_all_exit_zero(results)
     assert f"TAP_TAILSCALE_API_KEY='{DEV_KEY}'" in (project.root / ".env").read_text()
-    assert "19 of 19 stream checks usable" in output_of(results, "--test")
+    assert "21 of 21 stream checks usable" in output_of(results, "--test")
     dev_state = state_of(results)
     # meltano.yml's default selection: the log streams, connection rows and the inventory.
     assert set(dev_state["singer_state"]["bookmarks"]) == {
@@ -211,7 +211,7 @@ def test_meltano_section_runs_as_written_after_the_demo(project: Project, dev_ap
 
     results = project.bash(demo)
     assert_all_exit_zero(results)
-    assert "19 of 19 stream checks usable" in output_of(results, "--test")
+    assert "21 of 21 stream checks usable" in output_of(results, "--test")
     assert "Plugin configuration is valid" in output_of(results, "config test")
     state = state_of(results)
     bookmarks = state["singer_state"]["bookmarks"]
