@@ -23,20 +23,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 from tap_tailscale.auth_base import (
-    _AUTH_SETTINGS,
-    _ID_TOKEN_SETTINGS,
-    _METHOD_HINT,
+    AUTH_SETTINGS,
     DEFAULT_TOKEN_LIFETIME_SECONDS,
     DEFAULT_TOKEN_TIMEOUT_SECONDS,
+    ID_TOKEN_SETTINGS,
+    METHOD_HINT,
     TOKEN_EXCHANGE_PATH,
     TOKEN_PATH,
     AuthMethod,
     TailscaleAuthenticator,
-    _is_set,
-    _parse_scopes,
-    _require_str,
-    _token_retry,
+    is_set,
+    parse_scopes,
     refresh_margin,
+    require_str,
+    token_retry,
 )
 from tap_tailscale.oauth import FederatedIdentityAuthenticator, OAuthClientAuthenticator
 
@@ -53,32 +53,32 @@ __all__ = [
     "FederatedIdentityAuthenticator",
     "OAuthClientAuthenticator",
     "TailscaleAuthenticator",
-    "_token_retry",
     "build_authenticator",
     "has_credentials",
     "refresh_margin",
     "resolve_auth_method",
+    "token_retry",
 ]
 
 
 def has_credentials(config: Mapping[str, Any]) -> bool:
     """True when any authentication setting is given."""
-    return any(_is_set(config.get(name)) for name in _AUTH_SETTINGS)
+    return any(is_set(config.get(name)) for name in AUTH_SETTINGS)
 
 
 def resolve_auth_method(config: Mapping[str, Any]) -> AuthMethod:
     """Return the single auth method the settings describe, or raise `ConfigError`."""
-    found = [name for name in _AUTH_SETTINGS if _is_set(config.get(name))]
+    found = [name for name in AUTH_SETTINGS if is_set(config.get(name))]
     present = set(found)
     if present == {"api_key"}:
         return AuthMethod.API_KEY
     if present == {"client_id", "client_secret"}:
         return AuthMethod.OAUTH
-    id_sources = present.intersection(_ID_TOKEN_SETTINGS)
+    id_sources = present.intersection(ID_TOKEN_SETTINGS)
     if len(id_sources) == 1 and present == {"client_id", *id_sources}:
         return AuthMethod.FEDERATED
     # Only setting names are echoed: values may be secrets.
-    raise ConfigError(f"{_METHOD_HINT} (found: {', '.join(found) or 'none'}).")
+    raise ConfigError(f"{METHOD_HINT} (found: {', '.join(found) or 'none'}).")
 
 
 class AnonymousAuthenticator(TailscaleAuthenticator):
@@ -135,7 +135,7 @@ def build_authenticator(
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         timeout = DEFAULT_TOKEN_TIMEOUT_SECONDS
     if method is AuthMethod.API_KEY:
-        api_key = _require_str(config, "api_key")
+        api_key = require_str(config, "api_key")
         scheme = config.get("api_key_scheme") or "basic"
         if not isinstance(scheme, str) or scheme.strip().lower() not in {"basic", "bearer"}:
             raise ConfigError("api_key_scheme must be 'basic' or 'bearer'.")
@@ -143,28 +143,28 @@ def build_authenticator(
             return ApiKeyBearerAuthenticator(api_url=api_url, api_key=api_key)
         return ApiKeyBasicAuthenticator(api_url=api_url, api_key=api_key)
 
-    client_id = _require_str(config, "client_id")
+    client_id = require_str(config, "client_id")
     if method is AuthMethod.OAUTH:
-        scopes = _parse_scopes(config.get("oauth_scopes"))
+        scopes = parse_scopes(config.get("oauth_scopes"))
         return OAuthClientAuthenticator(
             api_url=api_url,
             client_id=client_id,
-            client_secret=_require_str(config, "client_secret"),
+            client_secret=require_str(config, "client_secret"),
             oauth_scopes=" ".join(scopes) or None,
             clock=clock,
             timeout=timeout,
         )
 
-    if _parse_scopes(config.get("oauth_scopes")):
+    if parse_scopes(config.get("oauth_scopes")):
         logger.warning(
             "oauth_scopes is ignored with workload identity federation: "
             "the federated client's own settings decide the token's scopes."
         )
-    source = next(name for name in _ID_TOKEN_SETTINGS if _is_set(config.get(name)))
+    source = next(name for name in ID_TOKEN_SETTINGS if is_set(config.get(name)))
     return FederatedIdentityAuthenticator(
         api_url=api_url,
         client_id=client_id,
         clock=clock,
         timeout=timeout,
-        **{source: _require_str(config, source)},
+        **{source: require_str(config, source)},
     )

@@ -37,17 +37,17 @@ MAX_REFRESH_MARGIN_SECONDS = 300.0
 DEFAULT_TOKEN_TIMEOUT_SECONDS = 60.0
 REFRESH_MARGIN_FRACTION = 0.2
 
-_ID_TOKEN_SETTINGS = ("id_token", "id_token_file", "id_token_env")
-_AUTH_SETTINGS = ("api_key", "client_id", "client_secret", *_ID_TOKEN_SETTINGS)
-_METHOD_HINT = (
+ID_TOKEN_SETTINGS = ("id_token", "id_token_file", "id_token_env")
+AUTH_SETTINGS = ("api_key", "client_id", "client_secret", *ID_TOKEN_SETTINGS)
+METHOD_HINT = (
     "Set exactly one auth method: api_key, or client_id + client_secret, "
     "or client_id + id_token/id_token_file/id_token_env"
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_MAX_API_MESSAGE_CHARS = 200
+MAX_API_MESSAGE_CHARS = 200
 # Rides out a token file caught mid-rewrite (about a second in all).
-_ID_TOKEN_FILE_READS = 5
-_ID_TOKEN_FILE_RETRY_SECONDS = 0.2
+ID_TOKEN_FILE_READS = 5
+ID_TOKEN_FILE_RETRY_SECONDS = 0.2
 
 
 class AuthMethod(enum.StrEnum):
@@ -68,7 +68,7 @@ def refresh_margin(expires_in: float) -> float:
     return min(MAX_REFRESH_MARGIN_SECONDS, REFRESH_MARGIN_FRACTION * expires_in)
 
 
-def _token_retry() -> urllib3.Retry:
+def token_retry() -> urllib3.Retry:
     # Connection failures and gateway errors are transient; retry a couple of times with
     # a short backoff so a blip does not fail the whole sync, and cap Retry-After so a
     # rate-limited token endpoint cannot stall the run indefinitely.
@@ -86,7 +86,7 @@ def _token_retry() -> urllib3.Retry:
     )
 
 
-def _is_set(value: Any) -> bool:
+def is_set(value: Any) -> bool:
     # Meltano passes unset settings as None or "", never as absent keys only.
     if value is None:
         return False
@@ -119,16 +119,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _require_str(config: Mapping[str, Any], name: str) -> str:
+def require_str(config: Mapping[str, Any], name: str) -> str:
     value = config.get(name)
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be a string.")
     return value.strip()
 
 
-def _parse_scopes(value: Any) -> list[str]:
+def parse_scopes(value: Any) -> list[str]:
     """Accept a list of scopes or one string separated by spaces (or commas)."""
-    if not _is_set(value):
+    if not is_set(value):
         return []
     if isinstance(value, str):
         return value.replace(",", " ").split()

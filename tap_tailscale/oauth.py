@@ -27,18 +27,18 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 from tap_tailscale.auth_base import (
-    _ID_TOKEN_FILE_READS,
-    _ID_TOKEN_FILE_RETRY_SECONDS,
-    _MAX_API_MESSAGE_CHARS,
-    _METHOD_HINT,
     DEFAULT_TOKEN_LIFETIME_SECONDS,
     DEFAULT_TOKEN_TIMEOUT_SECONDS,
+    ID_TOKEN_FILE_READS,
+    ID_TOKEN_FILE_RETRY_SECONDS,
+    MAX_API_MESSAGE_CHARS,
+    METHOD_HINT,
     TOKEN_EXCHANGE_PATH,
     TOKEN_PATH,
     AuthMethod,
     TailscaleAuthenticator,
-    _token_retry,
     refresh_margin,
+    token_retry,
 )
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
         self._granted: tuple[str, ...] | None = None
         # The SDK mounts its retry adapter for https only; the emulator and tests use http.
         for prefix in ("https://", "http://"):
-            self._session.mount(prefix, requests.adapters.HTTPAdapter(max_retries=_token_retry()))
+            self._session.mount(prefix, requests.adapters.HTTPAdapter(max_retries=token_retry()))
         # Hooks run before requests follows a redirect, so a 307/308 can never replay the
         # form (which holds the secret or the JWT) to another host.
         self._session.hooks["response"].append(self._refuse_redirect)
@@ -230,8 +230,8 @@ class _AccessTokenAuthenticator(TailscaleAuthenticator, OAuthAuthenticator):
         parts = [body.get("message"), body.get("error_description"), body.get("error")]
         text = next((part for part in parts if isinstance(part, str) and part.strip()), "")
         text = " ".join(redact(text, self.secret_values()).split())
-        if len(text) > _MAX_API_MESSAGE_CHARS:
-            text = text[:_MAX_API_MESSAGE_CHARS] + "..."
+        if len(text) > MAX_API_MESSAGE_CHARS:
+            text = text[:MAX_API_MESSAGE_CHARS] + "..."
         return text
 
     def force_refresh(self) -> bool:
@@ -316,7 +316,7 @@ class FederatedIdentityAuthenticator(_AccessTokenAuthenticator):
     ) -> None:
         if sum(source is not None for source in (id_token, id_token_file, id_token_env)) != 1:
             raise ConfigError(
-                f"{_METHOD_HINT}: give exactly one of id_token/id_token_file/id_token_env."
+                f"{METHOD_HINT}: give exactly one of id_token/id_token_file/id_token_env."
             )
         super().__init__(api_url=api_url, client_id=client_id, clock=clock, timeout=timeout)
         self._id_token = id_token
@@ -339,14 +339,14 @@ class FederatedIdentityAuthenticator(_AccessTokenAuthenticator):
         A rotator that rewrites the file in place leaves it empty or half-written for a
         moment, so a file that looks wrong is read again a few times before giving up.
         """
-        attempts = _ID_TOKEN_FILE_READS if self._id_token_file is not None else 1
+        attempts = ID_TOKEN_FILE_READS if self._id_token_file is not None else 1
         for attempt in range(1, attempts + 1):
             try:
                 return self._read_id_token_once()
             except ConfigError:
                 if attempt == attempts:
                     raise
-                time.sleep(_ID_TOKEN_FILE_RETRY_SECONDS)
+                time.sleep(ID_TOKEN_FILE_RETRY_SECONDS)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _read_id_token_once(self) -> str:

@@ -40,12 +40,12 @@ from typing_extensions import override
 
 from tap_tailscale.errors import REDACTED, ConfigError, redact
 from tap_tailscale.replay import (
-    _CHUNK_BYTES,
-    _PREFIXES,
+    CHUNK_BYTES,
+    PREFIXES,
     MissingRecordingError,
     ReplayAdapter,
-    _exchange_number,
-    _file_body,
+    exchange_number,
+    file_body,
 )
 from tap_tailscale.secret_fields import scrub_document
 
@@ -93,11 +93,11 @@ def build_session(
     session = requests.Session()
     if record_dir:
         recorder = Recorder(Path(record_dir), secrets)
-        for prefix in _PREFIXES:
+        for prefix in PREFIXES:
             session.mount(prefix, RecordingAdapter(recorder, HTTPAdapter()))
     elif replay_dir:
         replayer = ReplayAdapter(Path(replay_dir))
-        for prefix in _PREFIXES:
+        for prefix in PREFIXES:
             session.mount(prefix, replayer)
     return session
 
@@ -133,7 +133,7 @@ class Recorder:
         self._secrets = secrets
         self._lock = threading.Lock()
         # Continue after an earlier run's exchanges rather than overwrite them.
-        self._last = max((_exchange_number(p) for p in directory.glob("*.json")), default=0)
+        self._last = max((exchange_number(p) for p in directory.glob("*.json")), default=0)
 
     def next_name(self) -> str:
         """Reserve the next exchange number, as its file stem."""
@@ -173,7 +173,7 @@ class Recorder:
         carry, changed = "", False
         with path.open("wb") as out:
             while True:
-                chunk = source.read(_CHUNK_BYTES)
+                chunk = source.read(CHUNK_BYTES)
                 text = carry + chunk.decode("utf-8", "surrogateescape")
                 for secret in secrets:
                     if secret in text:
@@ -252,7 +252,7 @@ class RecordingAdapter(BaseAdapter):
         except BaseException:
             body.close()
             raise
-        response.raw = _file_body(body, headers, metadata)
+        response.raw = file_body(body, headers, metadata)
         return response
 
     def _keep_body(
@@ -327,7 +327,7 @@ def _copy_body(raw: urllib3.BaseHTTPResponse, out: IO[bytes], *, decode: bool) -
     """Copy a live body to `out` in chunks; return the failure that cut it short, if any."""
     try:
         # read1 returns what has arrived, so a body that breaks off keeps all it had.
-        while chunk := raw.read1(_CHUNK_BYTES, decode_content=decode):
+        while chunk := raw.read1(CHUNK_BYTES, decode_content=decode):
             out.write(chunk)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         return type(exc).__name__

@@ -34,8 +34,8 @@ Secrets = Callable[[], list[str]]
 
 _Key = tuple[str, str, tuple[tuple[str, str], ...]]
 
-_PREFIXES = ("https://", "http://")
-_CHUNK_BYTES = 256 * 1024
+PREFIXES = ("https://", "http://")
+CHUNK_BYTES = 256 * 1024
 
 
 class MissingRecordingError(requests.exceptions.ConnectionError, TailscaleUserError):
@@ -55,7 +55,7 @@ class ReplayAdapter(BaseAdapter):
             raise ConfigError(f"replay_dir {directory} is not a folder.")
         self.directory = directory
         self._exchanges: dict[_Key, list[tuple[str, dict[str, Any]]]] = {}
-        for path in sorted(directory.glob("*.json"), key=_exchange_number):
+        for path in sorted(directory.glob("*.json"), key=exchange_number):
             if not path.stem.isdigit():
                 continue
             metadata = _load_exchange(path)
@@ -110,7 +110,7 @@ class ReplayAdapter(BaseAdapter):
         response.request = request
         response.elapsed = timedelta(seconds=float(metadata.get("elapsed") or 0))
         body = (self.directory / str(metadata["body"])).open("rb")
-        response.raw = _file_body(body, headers, metadata)
+        response.raw = file_body(body, headers, metadata)
         return response
 
     def close(self) -> None:
@@ -145,7 +145,7 @@ class _BrokenBody(io.RawIOBase):
         super().close()
 
 
-def _file_body(
+def file_body(
     body: IO[bytes], headers: Mapping[str, str], metadata: Mapping[str, Any]
 ) -> urllib3.HTTPResponse:
     """A urllib3 response reading a stored body, so `raw.read(n, decode_content=True)` works."""
@@ -197,6 +197,6 @@ def _request_error(name: str) -> type[requests.exceptions.RequestException]:
     return requests.exceptions.ConnectionError
 
 
-def _exchange_number(path: Path) -> int:
+def exchange_number(path: Path) -> int:
     stem = path.name.split(".", 1)[0]
     return int(stem) if stem.isdigit() else 0

@@ -28,10 +28,10 @@ from tap_tailscale.auth import (
     FederatedIdentityAuthenticator,
     OAuthClientAuthenticator,
     TailscaleAuthenticator,
-    _token_retry,
     build_authenticator,
     refresh_margin,
     resolve_auth_method,
+    token_retry,
 )
 from tap_tailscale.errors import AuthenticationError, ConfigError
 
@@ -713,7 +713,7 @@ def test_unreachable_token_endpoint(closing: Any) -> None:
     with pytest.raises(AuthenticationError) as excinfo:
         auth(prepared(f"{api_url}/x"))
     # A couple of quick retries, not the SDK's ten (counted, not timed).
-    assert (_token_retry().total or 0) <= 3
+    assert (token_retry().total or 0) <= 3
     assert str(excinfo.value) == (
         f"Could not reach the token endpoint {api_url}{TOKEN_PATH} (ConnectionError): "
         "check api_url and network access."
