@@ -1,6 +1,7 @@
 """The run's settings as one frozen, typed object, built and checked once.
 
-Streams receive a `Settings`; none of them reads the raw config. Defaults come from
+Streams, the authenticators and the HTTP session receive a `Settings` (or its typed `auth`,
+`recording` and `posture` parts); none of them reads the raw config. Defaults come from
 `settings_schema.SETTINGS` alone, and every check that can fail before a request is
 made here, with one line that says what to do.
 """
@@ -117,6 +118,7 @@ class Settings:
             inventory_intervals=_intervals(config.get("inventory_intervals")),
             record_dir=value.text("record_dir"),
             replay_dir=value.text("replay_dir"),
+            auth=_auth(value, value.number("request_timeout_seconds")),
             posture=_posture(value),
         )
         if config.get("min_window_seconds") in (None, ""):
@@ -124,7 +126,6 @@ class Settings:
             # explicit minimum above a window size is a contradiction.
             smallest = min(settings.configuration_window, settings.network_window)
             settings = replace(settings, min_window=min(settings.min_window, smallest))
-        settings = replace(settings, auth=_auth(value, settings.request_timeout))
         settings.check(now or utc_now())
         return settings
 
