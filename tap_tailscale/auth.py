@@ -10,32 +10,25 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from singer_sdk.authenticators import (
     BasicAuthenticator,
     BearerTokenAuthenticator,
 )
 
-from tap_tailscale.errors import ConfigError
-
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
+
+    from tap_tailscale.auth_settings import AuthSettings
 
 from tap_tailscale.auth_base import (
-    AUTH_SETTINGS,
     DEFAULT_TOKEN_LIFETIME_SECONDS,
-    DEFAULT_TOKEN_TIMEOUT_SECONDS,
-    ID_TOKEN_SETTINGS,
-    METHOD_HINT,
     TOKEN_EXCHANGE_PATH,
     TOKEN_PATH,
     AuthMethod,
     TailscaleAuthenticator,
-    is_set,
-    parse_scopes,
     refresh_margin,
-    require_str,
     token_retry,
 )
 from tap_tailscale.oauth import FederatedIdentityAuthenticator, OAuthClientAuthenticator
@@ -61,24 +54,14 @@ __all__ = [
 ]
 
 
-def has_credentials(config: Mapping[str, Any]) -> bool:
+def has_credentials(settings: AuthSettings) -> bool:
     """True when any authentication setting is given."""
-    return any(is_set(config.get(name)) for name in AUTH_SETTINGS)
+    return settings.has_credentials
 
 
-def resolve_auth_method(config: Mapping[str, Any]) -> AuthMethod:
+def resolve_auth_method(settings: AuthSettings) -> AuthMethod:
     """Return the single auth method the settings describe, or raise `ConfigError`."""
-    found = [name for name in AUTH_SETTINGS if is_set(config.get(name))]
-    present = set(found)
-    if present == {"api_key"}:
-        return AuthMethod.API_KEY
-    if present == {"client_id", "client_secret"}:
-        return AuthMethod.OAUTH
-    id_sources = present.intersection(ID_TOKEN_SETTINGS)
-    if len(id_sources) == 1 and present == {"client_id", *id_sources}:
-        return AuthMethod.FEDERATED
-    # Only setting names are echoed: values may be secrets.
-    raise ConfigError(f"{METHOD_HINT} (found: {', '.join(found) or 'none'}).")
+    return settings.method
 
 
 class AnonymousAuthenticator(TailscaleAuthenticator):
@@ -116,7 +99,7 @@ class ApiKeyBearerAuthenticator(TailscaleAuthenticator, BearerTokenAuthenticator
 
 
 def build_authenticator(
-    config: Mapping[str, Any],
+    settings: AuthSettings,
     *,
     api_url: str,
     clock: Callable[[], float] = time.monotonic,
@@ -124,47 +107,46 @@ def build_authenticator(
 ) -> TailscaleAuthenticator:
     """Build the one authenticator a Tap instance shares between its streams.
 
-    `clock` (monotonic seconds) is injectable so tests can drive token expiry. Token
-    requests use the tap's `request_timeout_seconds` when set, else 60 s like the SDK.
-    `allow_anonymous` (replaying a recording) permits no credentials at all.
+    `settings` is `Settings.auth`, already typed and checked. `clock` (monotonic seconds)
+    is injectable so tests can drive token expiry. `allow_anonymous` (replaying a
+    recording) permits no credentials at all.
     """
-    if allow_anonymous and not has_credentials(config):
+    if allow_anonymous and not settings.has_credentials:
         return AnonymousAuthenticator(api_url=api_url)
-    method = resolve_auth_method(config)
-    timeout = config.get("request_timeout_seconds")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        timeout = DEFAULT_TOKEN_TIMEOUT_SECONDS
+    method = settings.method
     if method is AuthMethod.API_KEY:
-        api_key = require_str(config, "api_key")
-        scheme = config.get("api_key_scheme") or "basic"
-        if not isinstance(scheme, str) or scheme.strip().lower() not in {"basic", "bearer"}:
-            raise ConfigError("api_key_scheme must be 'basic' or 'bearer'.")
-        if scheme.strip().lower() == "bearer":
+        api_key = _given(settings.api_key)
+        if settings.api_key_scheme == "bearer":
             return ApiKeyBearerAuthenticator(api_url=api_url, api_key=api_key)
         return ApiKeyBasicAuthenticator(api_url=api_url, api_key=api_key)
 
-    client_id = require_str(config, "client_id")
+    client_id = _given(settings.client_id)
     if method is AuthMethod.OAUTH:
-        scopes = parse_scopes(config.get("oauth_scopes"))
         return OAuthClientAuthenticator(
             api_url=api_url,
             client_id=client_id,
-            client_secret=require_str(config, "client_secret"),
-            oauth_scopes=" ".join(scopes) or None,
+            client_secret=_given(settings.client_secret),
+            oauth_scopes=" ".join(settings.oauth_scopes) or None,
             clock=clock,
-            timeout=timeout,
+            timeout=settings.token_timeout,
         )
 
-    if parse_scopes(config.get("oauth_scopes")):
+    if settings.oauth_scopes:
         logger.warning(
             "oauth_scopes is ignored with workload identity federation: "
             "the federated client's own settings decide the token's scopes."
         )
-    source = next(name for name in ID_TOKEN_SETTINGS if is_set(config.get(name)))
     return FederatedIdentityAuthenticator(
         api_url=api_url,
         client_id=client_id,
         clock=clock,
-        timeout=timeout,
-        **{source: require_str(config, source)},
+        timeout=settings.token_timeout,
+        **settings.id_token_source,
     )
+
+
+def _given(value: str | None) -> str:
+    # `AuthSettings.method` has checked that the setting its method needs is given.
+    if value is None:  # pragma: no cover - guarded by AuthSettings.method
+        raise AssertionError("auth setting missing after method check")
+    return value

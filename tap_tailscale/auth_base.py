@@ -21,8 +21,6 @@ from singer_sdk.authenticators import (
 from tap_tailscale.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import requests
 
 logger = logging.getLogger(__name__)
@@ -117,13 +115,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def require_str(config: Mapping[str, Any], name: str) -> str:
-    value = config.get(name)
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string.")
-    return value.strip()
 
 
 def parse_scopes(value: Any) -> list[str]:

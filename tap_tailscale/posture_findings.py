@@ -19,14 +19,14 @@ from tap_tailscale.admin_audit import SeverityPolicy
 from tap_tailscale.errors import ConfigError, TailscaleUserError
 from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.parsing import BodyError
-from tap_tailscale.posture_rules import RULES, Sources, Thresholds, evaluate
+from tap_tailscale.posture_rules import RULES, Sources, evaluate
 from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from tap_tailscale.posture_rules import Hit, PostureRule
 
@@ -45,17 +45,6 @@ SOURCE_STREAMS = (
 _ITERATED = frozenset(("devices", "device_posture"))
 # One request per device: read only when the user selected the stream.
 _ONLY_WHEN_SELECTED = frozenset(("device_posture",))
-
-
-def thresholds(config: Mapping[str, Any]) -> Thresholds:
-    """The rules' settings from the tap's config (defaults as settings_schema says)."""
-    hosts = config.get("posture_webhook_allowed_hosts")
-    return Thresholds(
-        webhook_allowed_hosts=tuple(str(h) for h in hosts) if hosts else None,
-        invite_max_age_days=int(config.get("posture_invite_max_age_days") or 7),
-        key_expiry_days=int(config.get("posture_key_expiry_days") or 14),
-        client_releases_behind=int(config.get("posture_client_releases_behind") or 3),
-    )
 
 
 def finding_record(
@@ -115,7 +104,7 @@ class PostureFindingsStream(InventoryStream):
 
     @override
     def snapshot(self, tailnet: str) -> Iterable[dict[str, Any]]:
-        sources = Sources(now=utc_now(), thresholds=thresholds(self.config))
+        sources = Sources(now=utc_now(), thresholds=self.services.settings.posture)
         unread: list[str] = []
         times: list[str] = []
         attempted = 0

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -48,6 +48,9 @@ from tap_tailscale.replay import (
     file_body,
 )
 from tap_tailscale.secret_fields import scrub_document
+
+if TYPE_CHECKING:
+    from tap_tailscale.auth_settings import RecordingSettings
 
 Secrets = Callable[[], list[str]]
 __all__ = ["MissingRecordingError", "Recorder", "RecordingAdapter", "build_session"]
@@ -80,16 +83,14 @@ _LOG_PATH = re.compile(r"/logging/(?:configuration|network)$")
 
 
 def build_session(
-    config: Mapping[str, Any], *, secrets: Callable[[], list[str]]
+    settings: RecordingSettings, *, secrets: Callable[[], list[str]]
 ) -> requests.Session:
-    """The session every stream shares: plain, or recording to `record_dir`, or replaying."""
-    record_dir = config.get("record_dir")
-    replay_dir = config.get("replay_dir")
-    if record_dir and replay_dir:
-        raise ConfigError(
-            "record_dir and replay_dir cannot both be set: record one run, then replay it "
-            "in another."
-        )
+    """The session every stream shares: plain, or recording to `record_dir`, or replaying.
+
+    `settings` is `Settings.recording`, which has checked that not both are set.
+    """
+    record_dir = settings.record_dir
+    replay_dir = settings.replay_dir
     session = requests.Session()
     if record_dir:
         recorder = Recorder(Path(record_dir), secrets)

@@ -1,6 +1,7 @@
 """The run's settings as one frozen, typed object, built and checked once.
 
-Streams receive a `Settings`; none of them reads the raw config. Defaults come from
+Streams, the authenticators and the HTTP session receive a `Settings` (or its typed `auth`,
+`recording` and `posture` parts); none of them reads the raw config. Defaults come from
 `settings_schema.SETTINGS` alone, and every check that can fail before a request is
 made here, with one line that says what to do.
 """
@@ -13,7 +14,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tap_tailscale.auth_base import (
+    AUTH_SETTINGS,
+    DEFAULT_TOKEN_TIMEOUT_SECONDS,
+    is_set,
+    parse_scopes,
+)
+from tap_tailscale.auth_settings import API_KEY_SCHEMES, AuthSettings, RecordingSettings
 from tap_tailscale.errors import ConfigError
+from tap_tailscale.posture_rules import Thresholds
 from tap_tailscale.settings_schema import DEFAULT_API_URL, SETTINGS
 from tap_tailscale.timeutil import InvalidTimestampError, parse_setting_time, utc_now
 
@@ -60,6 +69,13 @@ class Settings:
     inventory_intervals: Mapping[str, timedelta] = field(default_factory=dict)
     record_dir: str | None = None
     replay_dir: str | None = None
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    posture: Thresholds = field(default_factory=Thresholds)
+
+    @property
+    def recording(self) -> RecordingSettings:
+        """Where the HTTP session records to or replays from (checked: not both)."""
+        return RecordingSettings(record_dir=self.record_dir, replay_dir=self.replay_dir)
 
     @property
     def configuration_filters(self) -> dict[str, list[str]]:
@@ -102,6 +118,8 @@ class Settings:
             inventory_intervals=_intervals(config.get("inventory_intervals")),
             record_dir=value.text("record_dir"),
             replay_dir=value.text("replay_dir"),
+            auth=_auth(value, value.number("request_timeout_seconds")),
+            posture=_posture(value),
         )
         if config.get("min_window_seconds") in (None, ""):
             # The default minimum yields to a smaller configured window; only an
@@ -113,6 +131,7 @@ class Settings:
 
     def check(self, now: datetime) -> None:
         """Reject combinations that would silently read nothing or read wrongly."""
+        _ = self.recording  # raises when both record_dir and replay_dir are set
         if self.start_date is not None and self.start_date > now:
             raise ConfigError(
                 f"start_date {self.start_date.isoformat()} is in the future; "
@@ -159,6 +178,10 @@ class _Reader:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._config = config
 
+    def raw(self, name: str) -> Any:
+        """The value as given, or the schema's default when unset."""
+        return self._raw(name)
+
     def _raw(self, name: str) -> Any:
         value = self._config.get(name)
         # Meltano passes unset settings as None or "".
@@ -183,6 +206,15 @@ class _Reader:
             return (value,)
         return tuple(str(item) for item in value)
 
+    def credential(self, name: str) -> str | None:
+        """A credential setting, stripped; None when unset. Its value is never echoed."""
+        value = self._config.get(name)
+        if not is_set(value):
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string.")
+        return value.strip()
+
     def time(self, name: str) -> datetime | None:
         value = self._raw(name)
         if value is None:
@@ -204,6 +236,32 @@ def _api_url(value: str) -> str:
             f"{DEFAULT_API_URL}); the tap adds the path itself."
         )
     return url
+
+
+def _auth(value: _Reader, request_timeout: float) -> AuthSettings:
+    """The credential settings, typed; the method they describe is checked when used."""
+    scheme = value.raw("api_key_scheme") or "basic"
+    if not isinstance(scheme, str) or scheme.strip().lower() not in API_KEY_SCHEMES:
+        raise ConfigError("api_key_scheme must be 'basic' or 'bearer'.")
+    credentials = {name: value.credential(name) for name in AUTH_SETTINGS}
+    return AuthSettings(
+        **credentials,
+        api_key_scheme=scheme.strip().lower(),
+        oauth_scopes=tuple(parse_scopes(value.raw("oauth_scopes"))),
+        # Token requests use request_timeout_seconds, else 60 s like the SDK.
+        token_timeout=request_timeout if request_timeout > 0 else DEFAULT_TOKEN_TIMEOUT_SECONDS,
+    )
+
+
+def _posture(value: _Reader) -> Thresholds:
+    """The posture rules' thresholds (defaults as settings_schema says)."""
+    hosts = value.raw("posture_webhook_allowed_hosts")
+    return Thresholds(
+        webhook_allowed_hosts=tuple(str(h) for h in hosts) if hosts else None,
+        invite_max_age_days=int(value.number("posture_invite_max_age_days")),
+        key_expiry_days=int(value.number("posture_key_expiry_days")),
+        client_releases_behind=int(value.number("posture_client_releases_behind")),
+    )
 
 
 def _tailnets(config: Mapping[str, Any]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing_extensions import override
 from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
 from tap_tailscale.derived_streams import DERIVED_STREAMS, NetworkConnectionStream
 from tap_tailscale.device_streams import DEVICE_DETAIL_STREAMS
-from tap_tailscale.errors import StreamHaltedError, TailscaleUserError, redact
+from tap_tailscale.errors import ConfigError, StreamHaltedError, TailscaleUserError, redact
 from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
 from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.output import BufferedMsgSpecWriter
@@ -100,7 +100,7 @@ class TapTailscale(TapInternals):
     def authenticator(self) -> TailscaleAuthenticator:
         """One authenticator for every stream, so an OAuth token is fetched once per lifetime."""
         authenticator = build_authenticator(
-            self.config,
+            self.settings.auth,
             api_url=self.settings.api_url,
             allow_anonymous=bool(self.settings.replay_dir),
         )
@@ -112,12 +112,14 @@ class TapTailscale(TapInternals):
     @cached_property
     def http_session(self) -> requests.Session:
         """One HTTP session for every stream (connection reuse, record/replay adapters)."""
-        return build_session(self.config, secrets=self.secret_values)
+        return build_session(self.settings.recording, secrets=self.secret_values)
 
     def secret_values(self) -> list[str]:
         """Every secret known now, for scrubbing messages."""
-        values = [self.config.get(k) for k in ("api_key", "client_secret", "id_token")]
-        known = [v for v in values if isinstance(v, str) and v]
+        try:
+            known = self.settings.auth.secret_values()
+        except ConfigError:  # settings that do not build name no secret of their own
+            known = []
         if "authenticator" in self.__dict__:
             known.extend(self.authenticator.secret_values())
         return known
