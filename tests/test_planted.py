@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from tailscale_emulator import EmulatorConfig
 from tailscale_emulator.cli import build_config
 from tailscale_emulator.planted import EXPECTED, PHASE_TWO_AFTER, PlantedDataset, plant_days
 from tailscale_emulator.server import Emulator
+from tests.conftest import DEMO_KEY
 
 TRANSFORM = Path(__file__).resolve().parents[1] / "transform"
 TAILNET = "example.com"
@@ -115,3 +117,20 @@ def test_cli_switch_and_server_pick_the_planted_dataset(flag: list[str], planted
     config = build_config(_parser().parse_args(flag))
     assert config.planted is planted
     assert isinstance(Emulator(config).dataset, PlantedDataset) is planted
+
+
+def test_the_devices_route_serves_the_planted_devices() -> None:
+    # The devices route streams its answer (iter_devices): it must be the planted list
+    # the TS-H rules are planted on, not the default dataset's devices.
+    end = START + timedelta(days=2)
+    config = EmulatorConfig(dataset_start=START, dataset_end=end, planted=True)
+    with Emulator(config) as emulator:
+        answer = requests.get(
+            f"{emulator.url}/api/v2/tailnet/{TAILNET}/devices",
+            auth=(DEMO_KEY, ""),
+            timeout=10,
+        )
+    assert answer.status_code == 200
+    served = {d["hostname"] for d in answer.json()["devices"]}
+    assert served == {d["hostname"] for d in _dataset(end).devices(TAILNET)}
+    assert {"db-1", "web-1", "build-1"} <= served

@@ -293,6 +293,12 @@ class PlantedDataset(Dataset):
         self.tailnet(tailnet)
         return inv.devices(tailnet, self._span(), self._phase_two(), fields)
 
+    def iter_devices(
+        self, tailnet: str, fields: str = "all", filters: Mapping[str, list[str]] | None = None
+    ) -> Iterator[JsonDict]:
+        # The devices route streams its answer: the planted few are its source too.
+        return iter(self.devices(tailnet, fields, filters))
+
     def reporting_node_ids(self, tailnet: str) -> list[str]:
         return [node.node_id for node in inv.REPORTERS]
 
