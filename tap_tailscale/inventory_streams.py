@@ -16,19 +16,18 @@ from typing_extensions import override
 
 from tap_tailscale import cadence, inventory
 from tap_tailscale.device_listing import DeviceDigest, open_device_list
-from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.inventory_fetch import (
-    DEVICES_SCOPE,
+from tap_tailscale.errors import (
+    ApiRequestError,
+    BodyError,
     HiddenEndpointError,
-    Snapshot,
-    fetch,
-    not_found_verdict,
+    MissingScopeError,
+    RejectedEntryError,
+    RetriableError,
+    SkipPartitionError,
+    TailscaleUserError,
 )
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, fetch, not_found_verdict
 from tap_tailscale.key_kinds import KeyKindCheck
-from tap_tailscale.parsing import BodyError
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp
 

@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_tailscale.errors import ApiRequestError, MissingScopeError
+from tap_tailscale.errors import (
+    ApiRequestError,
+    MissingScopeError,
+    RejectedEntryError,
+    SkipPartitionError,
+)
 from tap_tailscale.parsing import BlockDecoder, iter_log_entries
 from tap_tailscale.readahead import ReadAhead
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetryPolicy
 from tap_tailscale.runner import WindowJob, run_windows
 from tap_tailscale.shared_reads import ArrivalOrder, CompanionSet, WindowOrder, ordered

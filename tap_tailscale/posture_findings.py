@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from tap_tailscale.admin_audit import SeverityPolicy
-from tap_tailscale.errors import ConfigError, TailscaleUserError
+from tap_tailscale.errors import (
+    BodyError,
+    ConfigError,
+    RetriableError,
+    SkipPartitionError,
+    TailscaleUserError,
+)
 from tap_tailscale.inventory_streams import InventoryStream
-from tap_tailscale.parsing import BodyError
 from tap_tailscale.posture_rules import RULES, Sources, Thresholds, evaluate
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 

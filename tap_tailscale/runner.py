@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 import requests
 import urllib3
 
-from tap_tailscale.parsing import BodyError, MissingLogsError, ResponseTooLargeError
-from tap_tailscale.request import DeadlineExceededError, WindowTooLargeError
-from tap_tailscale.retry import RetriableError
+from tap_tailscale.errors import (
+    RETRIABLE,
+    BodyError,
+    DeadlineExceededError,
+    MissingLogsError,
+    ResponseTooLargeError,
+    RetriableError,
+    WindowTooLargeError,
+    describe,
+)
 
 if TYPE_CHECKING:
     import logging
@@ -29,9 +36,6 @@ if TYPE_CHECKING:
     from tap_tailscale.windows import Window, WindowPlanner
 
 Record = dict[str, Any]
-
-# Failures that another attempt at the same window may not meet.
-RETRIABLE = (RetriableError, BodyError, requests.exceptions.RequestException, ConnectionError)
 
 
 @dataclass
@@ -187,20 +191,3 @@ def _retry_or_halt(job: WindowJob, window: Window, error: BaseException, attempt
     )
     job.retry.sleep(delay)
     return True
-
-
-def describe(error: BaseException | None) -> str:
-    """A short, secret-free description of a failure."""
-    if error is None:
-        return "unknown error"
-    for cause in (error, error.__cause__):
-        if isinstance(cause, DeadlineExceededError):
-            return str(cause)
-    if isinstance(error, RetriableError | BodyError | WindowTooLargeError):
-        return str(error)
-    name = type(error).__name__
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"timeout ({name})"
-    if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
-        return f"connection failed ({name})"
-    return name

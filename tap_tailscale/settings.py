@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tap_tailscale.errors import ConfigError
+from tap_tailscale.errors import ConfigError, InvalidTimestampError
 from tap_tailscale.settings_schema import DEFAULT_API_URL, SETTINGS
-from tap_tailscale.timeutil import InvalidTimestampError, parse_setting_time, utc_now
+from tap_tailscale.timeutil import parse_setting_time, utc_now
 
 if TYPE_CHECKING:
     import logging
