@@ -193,14 +193,16 @@ KINDS = (RetryableError, ShrinkableError, SkipError, FatalError)
 
 #: The API refused this tailnet's request: the tailnet fails, the others go on.
 TAILNET_FAILURES = (ApiRequestError, MissingScopeError)
-#: A fetch that failed after its retries: an HTTP error, a broken body, no connection.
-FETCH_FAILURES = (RetriableError, BodyError, requests.exceptions.RequestException)
+#: The API answered, but not usefully, after every retry (an HTTP error or a broken body).
+ANSWER_FAILURES = (RetriableError, BodyError)
+#: A fetch that failed after its retries: a useless answer, or no connection at all.
+FETCH_FAILURES = (*ANSWER_FAILURES, requests.exceptions.RequestException)
 #: Failures another attempt at the same window may not meet (the window runner retries).
 RETRIABLE = (*FETCH_FAILURES, ConnectionError)
 #: This partition stops, but the run goes on: skipped, or a user error said once.
 PARTITION_STOPS = (SkipPartitionError, TailscaleUserError)
 #: Anything that ends one inventory partition early (a listing that cannot finish).
-PARTITION_FAILURES = (SkipPartitionError, RetriableError, BodyError, TailscaleUserError)
+PARTITION_FAILURES = (*PARTITION_STOPS, *ANSWER_FAILURES)
 
 
 def describe(error: BaseException | None) -> str:

@@ -21,6 +21,7 @@ import requests
 
 from tap_tailscale import __version__
 from tap_tailscale.errors import (
+    FETCH_FAILURES,
     ApiRequestError,
     BodyError,
     DeadlineExceededError,
@@ -144,7 +145,7 @@ def fetch(
         try:
             with open_body(call.request, call.exchange, call.rules) as body:
                 return Snapshot(_read_all(body), body.headers)
-        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
+        except FETCH_FAILURES as exc:
             if attempt >= call.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc
             if on_retry is not None:
@@ -173,7 +174,7 @@ def open_inventory(
         opened = ExitStack()
         try:
             body = opened.enter_context(open_body(call.request, call.exchange, call.rules))
-        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
+        except FETCH_FAILURES as exc:
             opened.close()
             if attempt >= call.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc

@@ -17,14 +17,12 @@ from typing_extensions import override
 from tap_tailscale import cadence, inventory
 from tap_tailscale.device_listing import DeviceDigest, open_device_list
 from tap_tailscale.errors import (
-    ApiRequestError,
-    BodyError,
+    ANSWER_FAILURES,
+    PARTITION_FAILURES,
+    TAILNET_FAILURES,
     HiddenEndpointError,
-    MissingScopeError,
     RejectedEntryError,
-    RetriableError,
     SkipPartitionError,
-    TailscaleUserError,
 )
 from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, fetch, not_found_verdict
 from tap_tailscale.key_kinds import KeyKindCheck
@@ -122,7 +120,7 @@ class InventoryStream(Stream):
             if self.services.first_warning(str(exc)):
                 self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
-        except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
+        except (*TAILNET_FAILURES, *ANSWER_FAILURES) as exc:
             report.records_emitted(self.name, emitted)
             report.tailnet_failed([self.name], tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
@@ -154,7 +152,7 @@ class InventoryStream(Stream):
         try:
             for _ in self.verdicts(tailnet, self.snapshot):  # nothing held: lists stream
                 pass
-        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+        except PARTITION_FAILURES as exc:
             return str(exc)
         return None
 

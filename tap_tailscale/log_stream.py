@@ -21,8 +21,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_tailscale.errors import (
-    ApiRequestError,
-    MissingScopeError,
+    TAILNET_FAILURES,
     RejectedEntryError,
     SkipPartitionError,
 )
@@ -190,7 +189,7 @@ class TailscaleLogStream(WindowIO):
             for view in views:
                 self.services.report.partition_skipped(view.name, tailnet, str(exc))
             self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
-        except (ApiRequestError, MissingScopeError) as exc:
+        except TAILNET_FAILURES as exc:
             # One bad tailnet must not stop the others; the run still fails at the end.
             self.services.report.tailnet_failed((v.name for v in views), tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)

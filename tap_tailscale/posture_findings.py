@@ -17,11 +17,9 @@ from typing_extensions import override
 
 from tap_tailscale.admin_audit import SeverityPolicy
 from tap_tailscale.errors import (
-    BodyError,
+    PARTITION_FAILURES,
     ConfigError,
-    RetriableError,
     SkipPartitionError,
-    TailscaleUserError,
 )
 from tap_tailscale.inventory_streams import InventoryStream
 from tap_tailscale.posture_rules import RULES, Sources, Thresholds, evaluate
@@ -113,7 +111,7 @@ class PostureFindingsStream(InventoryStream):
                 return _started(stream.verdicts(tailnet, stream.records)), None
             # `take` turns a hidden endpoint's 404 into a skip or a tailnet error.
             return stream.take(tailnet), None
-        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+        except PARTITION_FAILURES as exc:
             return None, f"{stream_name}: {exc}"
 
     @override

@@ -15,13 +15,11 @@ from typing_extensions import override
 
 from tap_tailscale import __version__
 from tap_tailscale.errors import (
+    ANSWER_FAILURES,
+    PARTITION_STOPS,
     ApiRequestError,
-    BodyError,
     MissingScopeError,
     ResponseTooLargeError,
-    RetriableError,
-    SkipPartitionError,
-    TailscaleUserError,
     WindowTooLargeError,
     describe,
 )
@@ -233,9 +231,9 @@ class WindowIO(StreamInternals):
         try:
             for _ in self.read_entries(window, {"tailnet": tailnet}, can_shrink=False):
                 pass
-        except (SkipPartitionError, TailscaleUserError) as exc:
+        except PARTITION_STOPS as exc:
             return str(exc)
-        except (RetriableError, WindowTooLargeError, BodyError) as exc:
+        except (*ANSWER_FAILURES, WindowTooLargeError) as exc:
             return f"the API did not answer usefully ({describe(exc)}); try again later."
         except requests.exceptions.RequestException as exc:
             return (
