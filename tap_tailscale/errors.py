@@ -1,4 +1,4 @@
-"""Every error the tap raises, in four kinds, and the one line that describes a failure.
+"""Every error the tap raises, in four kinds; its one-line description; secret redaction.
 
 The kinds say what the caller does next:
 
