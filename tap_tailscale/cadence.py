@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.timeutil import InvalidTimestampError, format_timestamp, parse_timestamp
+from tap_tailscale.errors import InvalidTimestampError
+from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, MutableMapping

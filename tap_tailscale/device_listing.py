@@ -17,15 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.errors import TailscaleUserError
+from tap_tailscale.errors import (
+    PARTITION_FAILURES,
+    RejectedEntryError,
+)
 from tap_tailscale.inventory import DeviceIndex
 from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, open_inventory
-from tap_tailscale.parsing import BodyError, iter_log_entries
+from tap_tailscale.parsing import iter_log_entries
 from tap_tailscale.policy.reach import DeviceFacts, device_facts
 from tap_tailscale.readahead import new_spool
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: What reading the device list can fail with (the stream reports it; enrichment warns).
-LIST_ERRORS = (SkipPartitionError, RetriableError, BodyError, TailscaleUserError)
 
 
 @dataclass
@@ -86,7 +85,7 @@ class DeviceListing:
 def open_device_list(
     services: StreamServices, tailnet: str, *, keep: BinaryIO | None = None
 ) -> Iterator[DeviceListing]:
-    """Stream the tailnet's devices (`fields=all`); raise LIST_ERRORS.
+    """Stream the tailnet's devices (`fields=all`); raise PARTITION_FAILURES.
 
     A body kept earlier this run for the `devices` stream is read instead of asking
     again. With `keep`, the body is also copied there as it is read.
@@ -150,7 +149,7 @@ def device_digest(services: StreamServices, tailnet: str) -> DeviceDigest | Exce
             if keep is not None:
                 keep.seek(0)
                 services.device_bodies[tailnet] = (digest.synced_at, keep)
-        except LIST_ERRORS as exc:
+        except PARTITION_FAILURES as exc:
             cache[tailnet] = exc
             if keep is not None:
                 keep.close()

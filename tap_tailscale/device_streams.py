@@ -19,12 +19,11 @@ from typing_extensions import override
 
 from tap_tailscale import inventory
 from tap_tailscale.device_listing import DeviceDigest, device_digest
-from tap_tailscale.errors import AuthenticationError
+from tap_tailscale.errors import AuthenticationError, RejectedEntryError, SkipPartitionError
 from tap_tailscale.fan_out import AdaptiveLimit, fan_out
 from tap_tailscale.inventory_fetch import Snapshot, fetch
 from tap_tailscale.inventory_streams import InventoryStream
-from tap_tailscale.records import JSON_DECODER, RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
+from tap_tailscale.records import JSON_DECODER
 from tap_tailscale.scopes import ScopeNeed
 
 if TYPE_CHECKING:

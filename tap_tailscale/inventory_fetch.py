@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from tap_tailscale import __version__
-from tap_tailscale.errors import ApiRequestError
-from tap_tailscale.parsing import BodyError
-from tap_tailscale.request import (
+from tap_tailscale.errors import (
+    FETCH_FAILURES,
+    ApiRequestError,
+    BodyError,
     DeadlineExceededError,
-    DeadlineReader,
-    Exchange,
-    ResponseRules,
+    HiddenEndpointError,
+    RetriableError,
     SkipPartitionError,
-    open_body,
+    describe,
 )
-from tap_tailscale.retry import RetriableError, RetryPolicy
-from tap_tailscale.runner import describe
+from tap_tailscale.request import DeadlineReader, Exchange, ResponseRules, open_body
+from tap_tailscale.retry import RetryPolicy
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.tailnet_names import tailnet_exists
 from tap_tailscale.timeutil import format_timestamp, utc_now
@@ -44,17 +44,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEVICES_SCOPE = ScopeNeed(("devices:core:read",))
-
-
-class HiddenEndpointError(Exception):
-    """404 `not found` from an endpoint the live API hides without its scope: either the
-    scope is missing or the tailnet does not exist (see `not_found_verdict`)."""
-
-    def __init__(self, stream: str, scope: ScopeNeed, message: str) -> None:
-        super().__init__(f"{stream}: HTTP 404: {message}")
-        self.stream = stream
-        self.scope = scope
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -156,7 +145,7 @@ def fetch(
         try:
             with open_body(call.request, call.exchange, call.rules) as body:
                 return Snapshot(_read_all(body), body.headers)
-        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
+        except FETCH_FAILURES as exc:
             if attempt >= call.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc
             if on_retry is not None:
@@ -185,7 +174,7 @@ def open_inventory(
         opened = ExitStack()
         try:
             body = opened.enter_context(open_body(call.request, call.exchange, call.rules))
-        except (RetriableError, BodyError, requests.exceptions.RequestException) as exc:
+        except FETCH_FAILURES as exc:
             opened.close()
             if attempt >= call.max_attempts:
                 raise RetriableError(f"{stream}: {describe(exc)}") from exc

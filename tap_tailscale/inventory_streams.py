@@ -16,19 +16,16 @@ from typing_extensions import override
 
 from tap_tailscale import cadence, inventory
 from tap_tailscale.device_listing import DeviceDigest, open_device_list
-from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.inventory_fetch import (
-    DEVICES_SCOPE,
+from tap_tailscale.errors import (
+    ANSWER_FAILURES,
+    PARTITION_FAILURES,
+    TAILNET_FAILURES,
     HiddenEndpointError,
-    Snapshot,
-    fetch,
-    not_found_verdict,
+    RejectedEntryError,
+    SkipPartitionError,
 )
+from tap_tailscale.inventory_fetch import DEVICES_SCOPE, Snapshot, fetch, not_found_verdict
 from tap_tailscale.key_kinds import KeyKindCheck
-from tap_tailscale.parsing import BodyError
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp
 
@@ -123,7 +120,7 @@ class InventoryStream(Stream):
             if self.services.first_warning(str(exc)):
                 self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
             return
-        except (ApiRequestError, MissingScopeError, RetriableError, BodyError) as exc:
+        except (*TAILNET_FAILURES, *ANSWER_FAILURES) as exc:
             report.records_emitted(self.name, emitted)
             report.tailnet_failed([self.name], tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
@@ -155,7 +152,7 @@ class InventoryStream(Stream):
         try:
             for _ in self.verdicts(tailnet, self.snapshot):  # nothing held: lists stream
                 pass
-        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+        except PARTITION_FAILURES as exc:
             return str(exc)
         return None
 

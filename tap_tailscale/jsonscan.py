@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
+from tap_tailscale.errors import MalformedJSONError
 from tap_tailscale.nesting import BRACKETS, NOT_BRACKETS
 
 if TYPE_CHECKING:
@@ -209,10 +210,6 @@ def quote_long_integers(document: bytes | bytearray) -> bytes:
         return token
 
     return _STRING_OR_NUMBER.sub(quote, document)
-
-
-class MalformedJSONError(Exception):
-    """The stream broke off or is not valid JSON here."""
 
 
 class SkippedValue:

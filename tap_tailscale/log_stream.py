@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_tailscale.errors import ApiRequestError, MissingScopeError
+from tap_tailscale.errors import (
+    TAILNET_FAILURES,
+    RejectedEntryError,
+)
 from tap_tailscale.parsing import BlockDecoder, iter_log_entries
 from tap_tailscale.readahead import ReadAhead
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.retry import RetryPolicy
-from tap_tailscale.runner import WindowJob, run_windows
+from tap_tailscale.runner import Outcome, WindowJob, run_windows
 from tap_tailscale.shared_reads import ArrivalOrder, CompanionSet, WindowOrder, ordered
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now, widen_bookmark
 from tap_tailscale.window_io import WindowIO
@@ -175,24 +176,26 @@ class TailscaleLogStream(WindowIO):
             return
         self.choose_record_writer()
         try:
-            halts_before = len(self.services.report.halted)
-            records = run_windows(self._window_job(context, tailnet, sync_range, companions))
+            run = run_windows(self._window_job(context, tailnet, sync_range, companions))
             if self.emits_directly:
-                self.emit_all(records)
+                self.emit_all(run)
             else:
-                yield from records
-            if len(self.services.report.halted) == halts_before:
+                yield from run
+            if run.outcome is Outcome.FINISHED:
                 self._finished(views, tailnet)
-        except SkipPartitionError as exc:
-            for view in views:
-                self.services.report.partition_skipped(view.name, tailnet, str(exc))
-            self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, exc)
-        except (ApiRequestError, MissingScopeError) as exc:
+            elif run.outcome is Outcome.SKIPPED:
+                self._skipped(views, tailnet, run.reason)
+        except TAILNET_FAILURES as exc:
             # One bad tailnet must not stop the others; the run still fails at the end.
             self.services.report.tailnet_failed((v.name for v in views), tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
         finally:
             self.flush_records()
+
+    def _skipped(self, views: list[TailscaleLogStream], tailnet: str, reason: str) -> None:
+        for view in views:
+            self.services.report.partition_skipped(view.name, tailnet, reason)
+        self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, reason)
 
     def _finished(self, views: list[TailscaleLogStream], tailnet: str) -> None:
         for view in views:

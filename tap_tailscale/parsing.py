@@ -22,9 +22,16 @@ from typing import IO, Any
 
 import orjson
 
-from tap_tailscale.jsonscan import MalformedJSONError, SkippedValue, ValueReader
+from tap_tailscale.errors import (
+    BodyError,
+    MalformedJSONError,
+    MissingLogsError,
+    RejectedEntryError,
+    ResponseTooLargeError,
+)
+from tap_tailscale.jsonscan import SkippedValue, ValueReader
 from tap_tailscale.nesting import nests_deeper_than
-from tap_tailscale.records import JSON_DECODER, RejectedEntryError
+from tap_tailscale.records import JSON_DECODER
 
 # Enough of the body to tell `{"logs": 5}` from an empty window without a second parse.
 _SNIFF_BYTES = 64 * 1024
@@ -55,23 +62,6 @@ _LOGS_START = re.compile(_ARRAY_START % b"logs")
 _FIRST_KEY = re.compile(rb'\{"(\w+)":', re.ASCII)
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
 _COLON, _QUOTE = b':"'
-
-
-class BodyError(Exception):
-    """The body broke off, was not JSON, or had the wrong shape. The window is re-read."""
-
-
-class MissingLogsError(BodyError):
-    """The body's envelope has no `logs` key at all.
-
-    The live API sends `"logs": null` for an empty window, so a body without the key is
-    not an empty window but an answer the tap does not understand: the window is read
-    again, not passed over, and the body is counted in the run summary.
-    """
-
-
-class ResponseTooLargeError(BodyError):
-    """The body grew past `max_response_bytes`. The window is split instead."""
 
 
 class _MeteredReader:

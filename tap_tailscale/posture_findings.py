@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from tap_tailscale.admin_audit import SeverityPolicy
-from tap_tailscale.errors import ConfigError, TailscaleUserError
+from tap_tailscale.errors import (
+    PARTITION_FAILURES,
+    ConfigError,
+    SkipPartitionError,
+)
 from tap_tailscale.inventory_streams import InventoryStream
-from tap_tailscale.parsing import BodyError
 from tap_tailscale.posture_rules import RULES, Sources, evaluate
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp, utc_now
 
@@ -99,7 +100,7 @@ class PostureFindingsStream(InventoryStream):
                 return _started(stream.verdicts(tailnet, stream.records)), None
             # `take` turns a hidden endpoint's 404 into a skip or a tailnet error.
             return stream.take(tailnet), None
-        except (SkipPartitionError, TailscaleUserError, RetriableError, BodyError) as exc:
+        except PARTITION_FAILURES as exc:
             return None, f"{stream_name}: {exc}"
 
     @override

@@ -15,14 +15,18 @@ from urllib.parse import quote
 
 from typing_extensions import override
 
-from tap_tailscale.errors import ApiRequestError, TailscaleUserError
+from tap_tailscale.errors import (
+    ApiRequestError,
+    BodyError,
+    HiddenEndpointError,
+    RejectedEntryError,
+    RetriableError,
+    SkipPartitionError,
+    TailscaleUserError,
+)
 from tap_tailscale.inventory import posture_records as shapes
-from tap_tailscale.inventory_fetch import HiddenEndpointError, Snapshot, not_found_verdict
+from tap_tailscale.inventory_fetch import Snapshot, not_found_verdict
 from tap_tailscale.inventory_streams import InventoryStream
-from tap_tailscale.parsing import BodyError
-from tap_tailscale.records import RejectedEntryError
-from tap_tailscale.request import SkipPartitionError
-from tap_tailscale.retry import RetriableError
 from tap_tailscale.scopes import ScopeNeed
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from tap_tailscale.device_listing import LIST_ERRORS, DeviceDigest, device_digest
-from tap_tailscale.errors import ApiRequestError, MissingScopeError
-from tap_tailscale.inventory_fetch import HiddenEndpointError, fetch
+from tap_tailscale.device_listing import DeviceDigest, device_digest
+from tap_tailscale.errors import PARTITION_FAILURES, TAILNET_FAILURES, HiddenEndpointError
+from tap_tailscale.inventory_fetch import fetch
 from tap_tailscale.inventory_streams import UsersStream
 from tap_tailscale.policy.reach import ReachSnapshot, user_facts
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_USER_ERRORS = (*LIST_ERRORS, HiddenEndpointError, ApiRequestError, MissingScopeError)
+_USER_ERRORS = (*PARTITION_FAILURES, *TAILNET_FAILURES, HiddenEndpointError)
 
 
 def reach_snapshot(services: StreamServices, tailnet: str) -> ReachSnapshot | None:

@@ -23,8 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from tap_tailscale.parsing import BodyError
-from tap_tailscale.request import DeadlineExceededError
+from tap_tailscale.errors import BodyError, DeadlineExceededError, ReadAheadCancelledError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,10 +35,6 @@ SPOOL_MEMORY_BYTES = 2 * 1024 * 1024
 COPY_BLOCK_BYTES = 256 * 1024
 # After a 429, windows are read one at a time for this many windows.
 RATE_LIMIT_COOLDOWN_WINDOWS = 8
-
-
-class ReadAheadCancelledError(Exception):
-    """A window read ahead was discarded before its body was fully copied."""
 
 
 def new_spool() -> BinaryIO:

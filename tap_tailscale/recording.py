@@ -38,15 +38,8 @@ import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from typing_extensions import override
 
-from tap_tailscale.errors import REDACTED, ConfigError, redact
-from tap_tailscale.replay import (
-    CHUNK_BYTES,
-    PREFIXES,
-    MissingRecordingError,
-    ReplayAdapter,
-    exchange_number,
-    file_body,
-)
+from tap_tailscale.errors import REDACTED, ConfigError, MissingRecordingError, redact
+from tap_tailscale.replay import CHUNK_BYTES, PREFIXES, ReplayAdapter, exchange_number, file_body
 from tap_tailscale.secret_fields import scrub_document
 
 if TYPE_CHECKING:

@@ -17,12 +17,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from tap_tailscale.errors import InvalidTimestampError, RejectedEntryError
 from tap_tailscale.keys import configuration_key, network_flow_id, node_report_key
-from tap_tailscale.timeutil import (
-    InvalidTimestampError,
-    normalize_optional_timestamp,
-    normalize_timestamp,
-)
+from tap_tailscale.timeutil import normalize_optional_timestamp, normalize_timestamp
 
 U64_MAX = 2**64 - 1
 # The network log's traffic arrays. Defined here, not in schemas (which imports this
@@ -51,15 +48,6 @@ NETWORK_FIELDS = frozenset(
     ("logged", "nodeId", "start", "end", *TRAFFIC_KINDS, "srcNode", "dstNodes")
 )
 _COUNTERS = ("txPkts", "txBytes", "rxPkts", "rxBytes")
-
-
-class RejectedEntryError(ValueError):
-    """An API entry that cannot become a valid record. The message says why."""
-
-    def __init__(self, reason: str, key: str | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.key = key
 
 
 def _extras(entry: Mapping[str, Any], known: frozenset[str]) -> str | None:

@@ -23,7 +23,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from typing_extensions import override
 
-from tap_tailscale.errors import ConfigError, TailscaleUserError, redact
+from tap_tailscale.errors import ConfigError, MissingRecordingError, redact
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,14 +36,6 @@ _Key = tuple[str, str, tuple[tuple[str, str], ...]]
 
 PREFIXES = ("https://", "http://")
 CHUNK_BYTES = 256 * 1024
-
-
-class MissingRecordingError(requests.exceptions.ConnectionError, TailscaleUserError):
-    """Replay has no recorded response for a request.
-
-    A ConnectionError, as a request that cannot be answered is one; also a user error, so
-    the tap's failure reports show this message rather than a bare exception type.
-    """
 
 
 class ReplayAdapter(BaseAdapter):

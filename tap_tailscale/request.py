@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from tap_tailscale.errors import ApiRequestError, AuthenticationError, redact
-from tap_tailscale.retry import RetriableError
+from tap_tailscale.errors import (
+    ApiRequestError,
+    AuthenticationError,
+    DeadlineExceededError,
+    RetriableError,
+    WindowTooLargeError,
+    redact,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -32,18 +38,6 @@ _TAILNET_REFUSED = re.compile(r"tailnet does not match|unknown tailnet", re.IGNO
 def refuses_tailnet(message: str) -> bool:
     """Whether an API error message says the tailnet is not the credential's."""
     return bool(_TAILNET_REFUSED.search(message))
-
-
-class WindowTooLargeError(Exception):
-    """The window failed in a way a smaller window avoids (502, 504, timeout, size)."""
-
-
-class SkipPartitionError(Exception):
-    """This (stream, tailnet) cannot be read, but the run goes on (a warning)."""
-
-
-class DeadlineExceededError(requests.exceptions.Timeout):
-    """The request ran past `request_deadline_seconds` (a server that drips its body)."""
 
 
 def api_message(response: requests.Response, secrets: Iterable[str]) -> str:

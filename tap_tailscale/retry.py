@@ -22,21 +22,6 @@ import backoff
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import requests
-
-
-class RetriableError(Exception):
-    """One attempt failed in a way a later attempt may not (429, 5xx, reset, broken body)."""
-
-    def __init__(self, message: str, response: requests.Response | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-
-    @property
-    def is_rate_limit(self) -> bool:
-        """True for HTTP 429, which also slows read-ahead down."""
-        return self.response is not None and self.response.status_code == 429
-
 
 @dataclass
 class RetryPolicy:

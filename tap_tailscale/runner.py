@@ -9,18 +9,27 @@ Reading a window is a callable it is given, so the runner is tested without HTTP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 
-from tap_tailscale.parsing import BodyError, MissingLogsError, ResponseTooLargeError
-from tap_tailscale.request import DeadlineExceededError, WindowTooLargeError
-from tap_tailscale.retry import RetriableError
+from tap_tailscale.errors import (
+    RETRIABLE,
+    BodyError,
+    DeadlineExceededError,
+    MissingLogsError,
+    ResponseTooLargeError,
+    RetriableError,
+    SkipPartitionError,
+    WindowTooLargeError,
+    describe,
+)
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
     from typing import BinaryIO
 
     from tap_tailscale.readahead import ReadAhead
@@ -29,9 +38,6 @@ if TYPE_CHECKING:
     from tap_tailscale.windows import Window, WindowPlanner
 
 Record = dict[str, Any]
-
-# Failures that another attempt at the same window may not meet.
-RETRIABLE = (RetriableError, BodyError, requests.exceptions.RequestException, ConnectionError)
 
 
 @dataclass
@@ -62,13 +68,39 @@ class WindowJob:
     parse: Callable[[Window, BinaryIO], Iterator[Record]] | None = None
 
 
-def run_windows(job: WindowJob) -> Iterator[Record]:
-    """Yield every record of the partition's range, committing window by window."""
-    try:
-        yield from _run(job)
-    finally:
-        if job.read_ahead is not None:
-            job.read_ahead.close()
+class Outcome(Enum):
+    """How a partition's read ended, once its records are exhausted."""
+
+    #: Every window was read and committed.
+    FINISHED = "finished"
+    #: A window failed every attempt; the report says so and the next run resumes there.
+    HALTED = "halted"
+    #: The partition cannot be read (SkipPartitionError); `WindowRun.reason` says why.
+    SKIPPED = "skipped"
+
+
+@dataclass
+class WindowRun:
+    """The records of one partition's range; `outcome` is set once they are exhausted."""
+
+    job: WindowJob
+    #: None until iteration ends (or if it is abandoned part way).
+    outcome: Outcome | None = None
+    reason: str = ""
+
+    def __iter__(self) -> Iterator[Record]:
+        try:
+            self.outcome = yield from _run(self.job)
+        except SkipPartitionError as exc:
+            self.outcome, self.reason = Outcome.SKIPPED, str(exc)
+        finally:
+            if self.job.read_ahead is not None:
+                self.job.read_ahead.close()
+
+
+def run_windows(job: WindowJob) -> WindowRun:
+    """Every record of the partition's range, committing window by window."""
+    return WindowRun(job)
 
 
 def _records(job: WindowJob, window: Window) -> Iterator[Record]:
@@ -79,7 +111,7 @@ def _records(job: WindowJob, window: Window) -> Iterator[Record]:
     return job.read(window) if fetched is None else job.parse(window, fetched.result())
 
 
-def _run(job: WindowJob) -> Iterator[Record]:
+def _run(job: WindowJob) -> Generator[Record, None, Outcome]:
     boundary_keys: set[str] = set()
     attempt = 0
     planner = job.planner
@@ -105,7 +137,7 @@ def _run(job: WindowJob) -> Iterator[Record]:
                 continue
             attempt += 1
             if not _retry_or_halt(job, window, exc, attempt):
-                return
+                return Outcome.HALTED
             continue
         attempt = 0
         boundary_keys = window_keys
@@ -121,6 +153,7 @@ def _run(job: WindowJob) -> Iterator[Record]:
             counts[1],
             bookmark,
         )
+    return Outcome.FINISHED
 
 
 def _discard_read_ahead(job: WindowJob, error: BaseException) -> None:
@@ -187,20 +220,3 @@ def _retry_or_halt(job: WindowJob, window: Window, error: BaseException, attempt
     )
     job.retry.sleep(delay)
     return True
-
-
-def describe(error: BaseException | None) -> str:
-    """A short, secret-free description of a failure."""
-    if error is None:
-        return "unknown error"
-    for cause in (error, error.__cause__):
-        if isinstance(cause, DeadlineExceededError):
-            return str(cause)
-    if isinstance(error, RetriableError | BodyError | WindowTooLargeError):
-        return str(error)
-    name = type(error).__name__
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"timeout ({name})"
-    if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
-        return f"connection failed ({name})"
-    return name

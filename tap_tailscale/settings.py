@@ -21,10 +21,10 @@ from tap_tailscale.auth_base import (
     parse_scopes,
 )
 from tap_tailscale.auth_settings import API_KEY_SCHEMES, AuthSettings, RecordingSettings
-from tap_tailscale.errors import ConfigError
+from tap_tailscale.errors import ConfigError, InvalidTimestampError
 from tap_tailscale.posture_rules import Thresholds
 from tap_tailscale.settings_schema import DEFAULT_API_URL, SETTINGS
-from tap_tailscale.timeutil import InvalidTimestampError, parse_setting_time, utc_now
+from tap_tailscale.timeutil import parse_setting_time, utc_now
 
 if TYPE_CHECKING:
     import logging

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.errors import ConfigError
-from tap_tailscale.timeutil import InvalidTimestampError, utc_now
+from tap_tailscale.errors import ConfigError, InvalidTimestampError
+from tap_tailscale.timeutil import utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

@@ -10,11 +10,10 @@ from typing_extensions import override
 
 from tap_tailscale import schemas
 from tap_tailscale.admin_audit import SeverityPolicy, admin_audit_record, make_cursor
-from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError
+from tap_tailscale.errors import ConfigError, FlowLogsUnavailableError, SkipPartitionError
 from tap_tailscale.log_stream import TailscaleLogStream
 from tap_tailscale.reach_snapshot import reach_snapshot
 from tap_tailscale.records import configuration_record, decode_flow_block, network_record
-from tap_tailscale.request import SkipPartitionError
 from tap_tailscale.timeutil import parse_timestamp
 
 if TYPE_CHECKING:

@@ -18,14 +18,12 @@ from datetime import date as _date
 
 import pendulum
 
+from tap_tailscale.errors import InvalidTimestampError
+
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 FRACTION_DIGITS = 9
 # Width of a normalized timestamp: "2024-01-01T00:00:00.000000000Z".
 TIMESTAMP_WIDTH = 20 + FRACTION_DIGITS + 1
-
-
-class InvalidTimestampError(ValueError):
-    """A value that should be an RFC 3339 timestamp is not one."""
 
 
 def parse_timestamp(value: str) -> datetime:

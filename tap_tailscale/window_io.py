@@ -14,24 +14,19 @@ from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
 from tap_tailscale import __version__
-from tap_tailscale.errors import ApiRequestError, MissingScopeError, TailscaleUserError
-from tap_tailscale.parsing import (
-    BlockDecoder,
-    BodyError,
+from tap_tailscale.errors import (
+    ANSWER_FAILURES,
+    PARTITION_STOPS,
+    ApiRequestError,
+    MissingScopeError,
     ResponseTooLargeError,
-    iter_log_entries,
+    WindowTooLargeError,
+    describe,
 )
+from tap_tailscale.parsing import BlockDecoder, iter_log_entries
 from tap_tailscale.readahead import copy_body, new_spool
 from tap_tailscale.recording import MissingRecordingError
-from tap_tailscale.request import (
-    Exchange,
-    ResponseRules,
-    SkipPartitionError,
-    WindowTooLargeError,
-    open_body,
-)
-from tap_tailscale.retry import RetriableError
-from tap_tailscale.runner import describe
+from tap_tailscale.request import Exchange, ResponseRules, open_body
 from tap_tailscale.sdk_internals import StreamInternals
 from tap_tailscale.tailnet_names import OWN_TAILNET, NameSniffer, ask_tailnet_name
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
@@ -236,9 +231,9 @@ class WindowIO(StreamInternals):
         try:
             for _ in self.read_entries(window, {"tailnet": tailnet}, can_shrink=False):
                 pass
-        except (SkipPartitionError, TailscaleUserError) as exc:
+        except PARTITION_STOPS as exc:
             return str(exc)
-        except (RetriableError, WindowTooLargeError, BodyError) as exc:
+        except (*ANSWER_FAILURES, WindowTooLargeError) as exc:
             return f"the API did not answer usefully ({describe(exc)}); try again later."
         except requests.exceptions.RequestException as exc:
             return (

@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from tailscale_emulator import Credential, Emulator, TailnetConfig
+from tap_tailscale.errors import RejectedEntryError
 from tap_tailscale.fan_out import AdaptiveLimit, fan_out
 from tap_tailscale.inventory import invite_records, posture_record
 from tap_tailscale.inventory.device_details import REDACTED, redact_invite_url
 from tap_tailscale.parsing import iter_log_entries
-from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.tap import TapTailscale
 from tests.conftest import DEMO_KEY, fast_settings, run_tap
 

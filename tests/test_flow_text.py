@@ -20,13 +20,9 @@ from singer_sdk.contrib.msgspec import encoder
 
 from tailscale_emulator import Emulator
 from tap_tailscale import streams
+from tap_tailscale.errors import RejectedEntryError
 from tap_tailscale.parsing import BlockDecoder, iter_log_entries
-from tap_tailscale.records import (
-    FlowEntry,
-    RejectedEntryError,
-    decode_flow_block,
-    network_record,
-)
+from tap_tailscale.records import FlowEntry, decode_flow_block, network_record
 from tap_tailscale.streams import NetworkFlowStream
 from tests.conftest import NOW, fast_settings, run_tap
 from tests.test_records import BAD_FLOW_VALUES

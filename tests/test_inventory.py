@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from tap_tailscale.errors import RejectedEntryError
 from tap_tailscale.inventory import (
     DEVICES,
     DNS,
@@ -27,7 +28,6 @@ from tap_tailscale.inventory import (
     policy_record,
     user_record,
 )
-from tap_tailscale.records import RejectedEntryError
 
 SYNCED = "2025-03-04T09:15:00Z"
 LATER = "2025-03-04T10:15:00.5Z"

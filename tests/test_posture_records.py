@@ -6,14 +6,13 @@ import json
 
 import pytest
 
-from tap_tailscale.errors import REDACTED
+from tap_tailscale.errors import REDACTED, RejectedEntryError
 from tap_tailscale.inventory.posture_records import (
     contact_records,
     log_stream_record,
     settings_record,
     webhook_record,
 )
-from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.secret_fields import redact_invite_url, scrub_document
 
 AT = "2026-03-01T00:00:00Z"

@@ -16,17 +16,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import pytest
 import requests
 
-from tap_tailscale.parsing import BodyError
+from tap_tailscale.errors import BodyError, ReadAheadCancelledError, RetriableError
 from tap_tailscale.readahead import (
     RATE_LIMIT_COOLDOWN_WINDOWS,
     SPOOL_MEMORY_BYTES,
     ReadAhead,
-    ReadAheadCancelledError,
     copy_body,
     new_spool,
 )
 from tap_tailscale.report import RunReport
-from tap_tailscale.retry import RetriableError, RetryPolicy
+from tap_tailscale.retry import RetryPolicy
 from tap_tailscale.runner import WindowJob, run_windows
 from tap_tailscale.windows import SyncRange, Window, WindowPlanner
 

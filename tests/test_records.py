@@ -11,14 +11,10 @@ from typing import Any
 
 import pytest
 
+from tap_tailscale.errors import BodyError, RejectedEntryError, ResponseTooLargeError
 from tap_tailscale.keys import configuration_event_id, network_flow_id
-from tap_tailscale.parsing import BodyError, ResponseTooLargeError, iter_log_entries
-from tap_tailscale.records import (
-    RejectedEntryError,
-    configuration_record,
-    json_text,
-    network_record,
-)
+from tap_tailscale.parsing import iter_log_entries
+from tap_tailscale.records import configuration_record, json_text, network_record
 from tap_tailscale.timeutil import (
     TIMESTAMP_WIDTH,
     format_timestamp,

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tap_tailscale.errors import InvalidTimestampError, RejectedEntryError
 from tap_tailscale.inventory.shaping import (
     JSON,
     TIME,
@@ -23,9 +24,8 @@ from tap_tailscale.inventory.shaping import (
     snapshot_time,
     version_hash,
 )
-from tap_tailscale.records import RejectedEntryError
 from tap_tailscale.secret_fields import is_secret, redact_invite_url
-from tap_tailscale.timeutil import InvalidTimestampError, normalize_optional_timestamp
+from tap_tailscale.timeutil import normalize_optional_timestamp
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -15,10 +15,9 @@ from typing import Any
 
 import msgspec
 
-from tap_tailscale.records import RejectedEntryError
+from tap_tailscale.errors import InvalidTimestampError, RejectedEntryError
 from tap_tailscale.secret_fields import is_secret
 from tap_tailscale.timeutil import (
-    InvalidTimestampError,
     format_timestamp,
     normalize_optional_timestamp,
     normalize_timestamp,
