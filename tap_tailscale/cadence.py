@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.errors import InvalidTimestampError
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ def last_snapshot(state: Mapping[str, Any]) -> datetime | None:
         return None
     try:
         return parse_timestamp(value)
-    except (InvalidTimestampError, ValueError):
+    except ValueError:  # InvalidTimestampError is one
         return None  # an unreadable mark only costs one snapshot
 
 

@@ -13,6 +13,7 @@ was read, or out of retries) is counted and reported, and the others go on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -124,7 +125,7 @@ class PerDeviceStream(InventoryStream):
             limit,
             settings.per_device_concurrency,
         )
-        for node_id, answer in _chain((first, probe), answers):
+        for node_id, answer in chain(((first, probe),), answers):
             yield from self._shaped(answer, node_id, tailnet, synced_at, progress)
             progress.tick(limit, final=progress.done + 1 == progress.total)
         if progress.failed:
@@ -183,13 +184,6 @@ def _decode(answer: Snapshot) -> Any:
         return JSON_DECODER.decode(answer.body)
     except Exception as exc:  # msgspec's DecodeError, or an integer Python will not parse
         raise ValueError(f"the body is not valid JSON ({exc})") from None
-
-
-def _chain(
-    first: tuple[str, Snapshot | Exception], rest: Iterator[tuple[str, Snapshot | Exception]]
-) -> Iterator[tuple[str, Snapshot | Exception]]:
-    yield first
-    yield from rest
 
 
 class DevicePostureStream(PerDeviceStream):

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.errors import ConfigError, InvalidTimestampError
+from tap_tailscale.errors import ConfigError
 from tap_tailscale.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _check_bookmark(stream: Stream, partition: Mapping[str, Any], limit: datetim
     where = f"{stream.name} {partition.get('context') or ''}".strip()
     try:
         moment = bookmark_time(str(value))
-    except (InvalidTimestampError, ValueError):
+    except ValueError:  # InvalidTimestampError is one
         raise ConfigError(
             f"the state's bookmark for {where} is {value!r}, which is not a bookmark this tap "
             "writes; fix or clear the state (meltano state clear)."
