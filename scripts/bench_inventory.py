@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import API_KEY, byte_compile_the_tap, run_measured, write_catalog
 
 from tailscale_emulator import Emulator, EmulatorConfig, TailnetConfig
-from tap_tailscale.settings_schema import SETTINGS
+from tap_tailscale.settings.schema import SETTINGS
 
 RSS_GOAL_MIB = 150.0
 # Runs a command and writes its peak RSS (KiB): the largest of the launcher's children.

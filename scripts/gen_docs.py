@@ -36,7 +36,7 @@ from tap_tailscale.admin_audit.summary import (
     fill,
     to_past,
 )
-from tap_tailscale.posture_rules import RULES as POSTURE_RULES
+from tap_tailscale.inventory.posture_rules import RULES as POSTURE_RULES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -48,14 +48,47 @@ def _role(path: Path) -> str:
     return sentence.replace("|", "\\|")
 
 
+def _room(module: str) -> str:
+    """A module's package (`client/`) or, at the top level, the module itself (`tap.py`)."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return ""
+    if (PACKAGE / parts[1]).is_dir():
+        return f"{parts[1]}/"
+    return f"{parts[1]}.py"
+
+
+def _uses(files: list[Path], home: str) -> str:
+    """The other packages and top-level modules these files import (the arrows out)."""
+    found: set[str] = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+                if node.module == "tap_tailscale":
+                    names = [f"tap_tailscale.{alias.name}" for alias in node.names]
+                found.update(_room(name) for name in names if name.startswith("tap_tailscale."))
+    found -= {home, "", "__init__.py"}
+    known = sorted(name for name in found if (PACKAGE / name.rstrip("/")).exists())
+    return ", ".join(f"`{name}`" for name in known) or "-"
+
+
 def module_map() -> str:
-    """A table of tap_tailscale's packages and top-level modules, from their docstrings."""
-    rows = ["| package or module | what it holds |", "|---|---|"]
+    """A table of tap_tailscale's packages and top-level modules: what each holds, the
+    modules inside a package, and what each imports (every arrow runs one way)."""
+    rows = ["| package or module | what it holds | modules | imports |", "|---|---|---|---|"]
     for path in sorted(PACKAGE.iterdir()):
         if path.is_dir() and (path / "__init__.py").exists():
-            rows.append(f"| `{path.name}/` | {_role(path / '__init__.py')} |")
+            files = sorted(path.rglob("*.py"))
+            inner = ", ".join(
+                str(f.relative_to(path).with_suffix("")) for f in files if f.stem != "__init__"
+            )
+            home = f"{path.name}/"
+            rows.append(
+                f"| `{home}` | {_role(path / '__init__.py')} | {inner} | {_uses(files, home)} |"
+            )
         elif path.suffix == ".py" and path.stem not in {"__init__", "__main__"}:
-            rows.append(f"| `{path.name}` | {_role(path)} |")
+            rows.append(f"| `{path.name}` | {_role(path)} | - | {_uses([path], path.name)} |")
     return "\n".join(rows)
 
 

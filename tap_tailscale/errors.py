@@ -173,6 +173,14 @@ class ApiRequestError(TailscaleUserError):
     """The API refused the request itself (HTTP 400 or 404)."""
 
 
+class TailnetRefusedError(ApiRequestError):
+    """The API refused the tailnet: it is not the credential's, or does not exist (403)."""
+
+
+class TailnetNotFoundError(ApiRequestError):
+    """The API answered 404 about the tailnet itself: it does not know it."""
+
+
 class StreamHaltedError(TailscaleUserError):
     """One or more streams stopped early; the others finished. Raised after the sync."""
 

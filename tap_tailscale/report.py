@@ -70,6 +70,13 @@ class RunReport:
             f"{resume_at.isoformat()} (last error: {error})"
         )
 
+    def snapshot_halted(self, stream: str, tailnet: str, error: str) -> None:
+        """Note an inventory snapshot that failed every attempt; the next run takes it."""
+        self.halted.append(
+            f"{stream} [tailnet {tailnet}] stopped after repeated failures; the next run "
+            f"takes the snapshot again (last error: {error})"
+        )
+
     def tailnet_failed(self, streams: Iterable[str], tailnet: str, error: str) -> None:
         """Note streams of a tailnet that failed with a user error; other tailnets go on.
 

@@ -1,37 +1,46 @@
-"""The tap: builds the settings and shared services, lists the streams, ends the run."""
+"""The tap: builds the settings, the client and the run context, lists the streams, ends the run."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property, partial
+from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TapCapabilities
 from typing_extensions import override
 
-from tap_tailscale.auth import TailscaleAuthenticator, build_authenticator
-from tap_tailscale.derived_streams import DERIVED_STREAMS, NetworkConnectionStream
-from tap_tailscale.device_streams import DEVICE_DETAIL_STREAMS
+from tap_tailscale.client import TailscaleClient
+from tap_tailscale.client.auth import TailscaleAuthenticator, build_authenticator
+from tap_tailscale.client.recording import build_session, share_recording
 from tap_tailscale.errors import ConfigError, StreamHaltedError, TailscaleUserError, redact
-from tap_tailscale.inventory_streams import INVENTORY_STREAMS, InventoryStream
-from tap_tailscale.log_stream import TailscaleLogStream
+from tap_tailscale.logs import CompanionRegistry, TailnetNames
 from tap_tailscale.output import BufferedMsgSpecWriter
-from tap_tailscale.posture_findings import PostureFindingsStream
-from tap_tailscale.posture_streams import POSTURE_STREAMS
-from tap_tailscale.recording import build_session, share_recording
 from tap_tailscale.report import RunReport
-from tap_tailscale.sdk_internals import TapInternals
-from tap_tailscale.services import StreamServices
-from tap_tailscale.settings import Settings, log_unknown_settings
-from tap_tailscale.settings_schema import SETTINGS
+from tap_tailscale.sdk_overrides import TapInternals
+from tap_tailscale.settings import SETTINGS, Settings, log_unknown_settings
 from tap_tailscale.state_check import check_state
-from tap_tailscale.streams import AdminAuditStream, ConfigurationAuditStream, NetworkFlowStream
-from tap_tailscale.tailnet_names import resolve_tailnet_names
+from tap_tailscale.streams import (
+    DERIVED_STREAMS,
+    DEVICE_DETAIL_STREAMS,
+    INVENTORY_STREAMS,
+    POSTURE_STREAMS,
+    AdminAuditStream,
+    ConfigurationAuditStream,
+    DeviceNeeds,
+    InventoryStream,
+    NetworkConnectionStream,
+    NetworkFlowStream,
+    PostureFindingsStream,
+    RunContext,
+    TailscaleLogStream,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import requests
     from singer_sdk.streams import Stream
 
@@ -63,21 +72,31 @@ class TapTailscale(TapInternals):
         return RunReport()
 
     @cached_property
-    def services(self) -> StreamServices:
+    def client(self) -> TailscaleClient:
+        """The one HTTP client every stream and lookup sends its requests through."""
+        return TailscaleClient(
+            self.settings,
+            session=lambda: self.http_session,
+            authenticator=lambda: self.authenticator,
+            secrets=self.secret_values,
+        )
+
+    @cached_property
+    def run(self) -> RunContext:
         """What every stream receives."""
-        return StreamServices(
+        return RunContext(
             settings=self.settings,
             report=self.report,
-            authenticator=lambda: self.authenticator,
-            session=lambda: self.http_session,
-            secrets=self.secret_values,
+            client=self.client,
+            companions=CompanionRegistry(),
+            names=TailnetNames(self.client),
         )
 
     @override
     def discover_streams(self) -> list[Stream]:
-        services = self.services
+        run = self.run
         logs: list[TailscaleLogStream] = [
-            stream_class(self, services)
+            stream_class(self, run)
             for stream_class in (
                 ConfigurationAuditStream,
                 NetworkFlowStream,
@@ -85,14 +104,13 @@ class TapTailscale(TapInternals):
                 *DERIVED_STREAMS,
             )
         ]
-        services.views = {}
         for stream in logs:
-            services.views.setdefault(stream.log_kind, []).append(stream)
+            run.companions.register(stream.log_kind, stream)
         snapshots = [
-            stream_class(self, services)
+            stream_class(self, run)
             for stream_class in (*INVENTORY_STREAMS, *DEVICE_DETAIL_STREAMS, *POSTURE_STREAMS)
         ]
-        findings = PostureFindingsStream(self, services)
+        findings = PostureFindingsStream(self, run)
         findings.bind(snapshots)
         return [*logs, *snapshots, findings]
 
@@ -125,53 +143,44 @@ class TapTailscale(TapInternals):
         return known
 
     @override
-    def before_sync(self) -> None:
+    @contextmanager
+    def sync_lifecycle(self) -> Iterator[None]:
         # Bad state or credential settings fail before any stream reads, with one line.
         check_state(self.state, self.streams.values())
-        self.services.device_list_wanted = self.streams["devices"].selected
-        self.services.reach_wanted = self.streams["devices"].selected and (
-            self.streams["users"].selected
-        )
-        self.services.device_index_wanted = any(
-            stream.selected and isinstance(stream, NetworkConnectionStream)
-            for stream in self.streams.values()
+        selected = {name for name, stream in self.streams.items() if stream.selected}
+        self.run.devices.plan(
+            DeviceNeeds(
+                keep_list="devices" in selected,
+                index=any(
+                    stream.selected and isinstance(stream, NetworkConnectionStream)
+                    for stream in self.streams.values()
+                ),
+                reach={"devices", "users"} <= selected,
+            )
         )
         self.resolve_tailnets(in_background=True)
+        try:
+            yield
+        finally:
+            self.flush_output()
+            self.run.devices.close_kept_bodies()
+        self.end_of_run()
 
     def resolve_tailnets(self, *, in_background: bool = False) -> None:
         """Learn the real name of `-`, for the records and the connection test.
 
         The configuration streams sync first and learn it from their first body, so
-        only a run without them spends a request on it. A sync sends that request beside
-        its first windows' and waits for the answer only when a record needs the name:
-        under API latency it would otherwise delay every run by one round trip.
+        only a run without them spends a request on it (TailnetNames.resolve).
         """
         reads_configuration = any(
             stream.selected and getattr(stream, "log_kind", None) == "configuration"
             for stream in self.streams.values()
         )
-        if reads_configuration:
-            return
-        ask = partial(
-            resolve_tailnet_names,
-            self.settings.tailnets,
-            self.settings,
-            self.http_session,
-            self.authenticator,
-        )
-        if not in_background:
-            self.services.tailnet_names.update(ask())
-            return
-        asker = ThreadPoolExecutor(1, thread_name_prefix="tailnet-name")
-        self.services.tailnet_names_on_the_way = asker.submit(ask)
-        asker.shutdown(wait=False)
+        if not reads_configuration:
+            self.run.names.resolve(self.settings.tailnets, in_background=in_background)
 
-    @override
-    def release_run_resources(self) -> None:
-        self.services.close_kept_bodies()
-
-    @override
-    def after_sync(self) -> None:
+    def end_of_run(self) -> None:
+        """Log the summary; fail the run if a stream or tailnet stopped early."""
         report = self.report
         report.log((name for name, s in self.streams.items() if s.selected), self.logger)
         problems = [*report.halted, *report.failed_tailnets]
@@ -207,7 +216,7 @@ class TapTailscale(TapInternals):
             checked = self.streams[stream]
             if problem is None and isinstance(checked, InventoryStream):
                 verdict = checked.caveat() or verdict
-            name = self.services.tailnet_name(tailnet)
+            name = self.run.names.name_of(tailnet)
             label = tailnet if name == tailnet else f"{tailnet} = {name}"
             self.logger.info("Connection test: %s [tailnet %s]: %s", stream, label, verdict)
         usable = sum(problem is None for *_, problem in rows)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tap_tailscale.admin_audit import event_type
-from tap_tailscale.keys import configuration_event_id
+from tap_tailscale.logs.keys import configuration_event_id
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 

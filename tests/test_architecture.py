@@ -19,8 +19,9 @@ SDK = Path(singer_sdk.__file__).resolve().parent
 # is as much a private use as a leading underscore.
 SDK_FINAL_OR_INTERNAL = {"sync_all", "invoke", "get_singer_command", "state_manager", "cb_test"}
 # Known debt, each name listed so the guard fails when it grows and when it shrinks:
-# oauth.py reads OAuthAuthenticator's private fields (the restructure's client owns them).
-SDK_PRIVATE_DEBT = {"oauth.py": {"_client_id", "_client_secret", "_oauth_headers", "_session"}}
+# oauth.py reads OAuthAuthenticator's token session and headers, which have no public getter
+# (added by meltano/sdk#1815 and #3435).
+SDK_PRIVATE_DEBT = {"oauth.py": {"_oauth_headers", "_session"}}
 
 
 def _module_name(path: Path) -> str:
@@ -102,24 +103,26 @@ def _sdk_private() -> frozenset[str]:
         sdk |= {n for n in _stored_names(ast.parse(path.read_text())) if _is_private(n)}
     own: set[str] = set()
     for path in MODULES:
-        if path.name != "sdk_internals.py":
+        if path.name != "sdk_overrides.py":
             own |= _stored_names(ast.parse(path.read_text()))
     return frozenset(sdk - own)
 
 
 def _package(module: str) -> str:
-    return module.rpartition(".")[0]
-
-
-def _shares_privates_with(module: str, imported: str) -> bool:
-    """False when `module` may use `imported`'s private names: both in one subpackage.
+    """The room a module belongs to: its top-level package, or itself at the top level.
 
     A module at the package's top level is a room of its own: a split made to fit the
     size cap must give its parts public names, not share private ones.
     """
-    home = _package(module)
-    source = imported if imported == "tap_tailscale" else _package(imported)
-    return home != source or home == "tap_tailscale"
+    parts = module.split(".")
+    if len(parts) <= 2:  # tap_tailscale, or a top-level module
+        return module
+    return ".".join(parts[:2])
+
+
+def _shares_privates_with(module: str, imported: str) -> bool:
+    """False when `module` may use `imported`'s private names: both in one package."""
+    return _package(module) != _package(imported) or _package(module) == "tap_tailscale"
 
 
 def private_uses(source: str, module: str) -> set[str]:
@@ -136,6 +139,8 @@ def private_uses(source: str, module: str) -> set[str]:
                 module, node.module
             ):
                 found |= {f"{node.module}:{n}" for n in names if _is_private(n)}
+                if any(_is_private(part) for part in node.module.split(".")):
+                    found.add(f"{node.module}:*")
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -158,7 +163,7 @@ def test_sdk_private_names_live_in_one_module() -> None:
         for path in MODULES
         if (uses := private_uses(path.read_text(), _module_name(path)))
     }
-    assert users.pop("sdk_internals.py"), "sdk_internals.py is where the SDK's privates live"
+    assert users.pop("sdk_overrides.py"), "sdk_overrides.py is where the SDK's privates live"
     assert users == SDK_PRIVATE_DEBT
 
 
@@ -168,7 +173,7 @@ VIOLATIONS = textwrap.dedent(
     from singer_sdk._singerlib import messages
     import singer_sdk.helpers._state
     from tap_tailscale.admin_audit.rules import _as_set
-    from tap_tailscale.auth_base import _METHOD_HINT
+    from tap_tailscale.client.auth.base import _METHOD_HINT
 
     class Stream:
         def _increment_stream_state(self, record): ...
@@ -183,12 +188,12 @@ VIOLATIONS = textwrap.dedent(
 
 def test_the_guard_sees_every_kind_of_violation() -> None:
     # Run on a module that breaks each rule, the guard must name every breach.
-    assert private_uses(VIOLATIONS, "tap_tailscale.streams.probe") == {
+    assert private_uses(VIOLATIONS, "tap_tailscale.streams.log_streams.probe") == {
         "singer_sdk:_ConfigInput",
         "singer_sdk:_singerlib",
         "singer_sdk:singer_sdk.helpers._state",
         "tap_tailscale.admin_audit.rules:_as_set",
-        "tap_tailscale.auth_base:_METHOD_HINT",
+        "tap_tailscale.client.auth.base:_METHOD_HINT",
         "def _increment_stream_state",
         "def sync_all",
         "_tap",
@@ -201,7 +206,7 @@ def test_the_guard_sees_every_kind_of_violation() -> None:
     )
     assert private_uses(VIOLATIONS, "tap_tailscale.probe") >= {
         "tap_tailscale.admin_audit.rules:_as_set",
-        "tap_tailscale.auth_base:_METHOD_HINT",
+        "tap_tailscale.client.auth.base:_METHOD_HINT",
     }
     assert private_uses("self.services.report\nfrom tap_tailscale.x import y\n", "m") == set()
 
@@ -215,3 +220,116 @@ def test_the_runtime_package_holds_no_emulator() -> None:
     assert not (PACKAGE / "emulator").exists()
     pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
     assert "emulator" not in pyproject.split("[project.scripts]")[1].split("[")[0]
+
+
+PACKAGES = sorted(
+    _module_name(path.parent)
+    for path in PACKAGE.glob("*/__init__.py")
+    if path.parent.name != "__pycache__"
+)
+
+
+def _imported_modules(source: str) -> set[str]:
+    """Every tap_tailscale module a source imports from, TYPE_CHECKING blocks included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("tap_tailscale.")}
+
+
+def behind_faces(source: str, module: str) -> set[str]:
+    """Imports that reach past another package's face (`__init__`) into its modules."""
+    faces = {_module_name(p.parent) for p in MODULES if p.name == "__init__.py"}
+    return {
+        imported
+        for imported in _imported_modules(source)
+        if _package(imported) != _package(module)
+        and _package(imported) in PACKAGES
+        and imported not in faces
+    }
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_other_packages_are_used_through_their_faces(path: Path) -> None:
+    module = _module_name(path)
+    assert behind_faces(path.read_text(), module) == set(), (
+        f"{module} imports another package's module; import from its face (__init__)"
+    )
+
+
+def test_the_face_guard_sees_a_reach_past_a_face() -> None:
+    source = "from tap_tailscale.client.exchange import send\nfrom tap_tailscale.logs import x\n"
+    assert behind_faces(source, "tap_tailscale.streams.probe") == {"tap_tailscale.client.exchange"}
+    # Inside its own package a module imports its neighbours directly; a subpackage's
+    # face (client.auth) is a face too.
+    assert behind_faces(source, "tap_tailscale.client.probe") == set()
+    assert behind_faces("from tap_tailscale.client.auth import x\n", "tap_tailscale.tap") == set()
+
+
+def test_packages_import_each_other_one_way() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in MODULES:
+        home = _package(_module_name(path))
+        targets = {_package(m) for m in _runtime_imports(path)} - {home, "tap_tailscale"}
+        graph.setdefault(home, set()).update(targets)
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                pytest.fail("package cycle: " + " -> ".join([*trail, node, target]))
+            if target not in state:
+                visit(target, [*trail, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+
+
+def test_the_package_cycle_guard_sees_a_cycle() -> None:
+    assert _package("tap_tailscale.client.auth.base") == "tap_tailscale.client"
+    assert _package("tap_tailscale.errors") == "tap_tailscale.errors"
+    assert _package("tap_tailscale") == "tap_tailscale"
+
+
+OUTSIDE = sorted(
+    path
+    for folder in ("tests", "scripts", "emulator")
+    for path in (PACKAGE.parent / folder).rglob("*.py")
+    if ".venv" not in path.parts
+)
+
+
+@pytest.mark.parametrize("path", OUTSIDE, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_tests_and_scripts_import_no_private_name(path: Path) -> None:
+    # Tests may import a package's modules (they mirror the package), never its privates.
+    uses = private_uses(path.read_text(), "outside")
+    assert {use for use in uses if use.startswith("tap_tailscale")} == set()
+
+
+def _overrides(source: str) -> dict[str, str]:
+    """Each method marked @override in a source, with its source text."""
+    found = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and any(
+            "override" in ast.unparse(decorator) for decorator in node.decorator_list
+        ):
+            found[node.name] = ast.get_source_segment(source, node) or ""
+    return found
+
+
+def test_every_sdk_override_names_the_upstream_issue_that_would_retire_it() -> None:
+    overrides = _overrides((PACKAGE / "sdk_overrides.py").read_text())
+    assert len(overrides) >= 8
+    unlinked = sorted(name for name, text in overrides.items() if "meltano/sdk#" not in text)
+    assert unlinked == []
+
+
+def test_the_override_link_check_sees_a_missing_link() -> None:
+    source = "class A:\n    @override\n    def f(self):\n        return 1\n"
+    assert _overrides(source) == {"f": "def f(self):\n        return 1"}

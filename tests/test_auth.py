@@ -1,4 +1,4 @@
-"""Tests for tap_tailscale.auth: method resolution, token lifetime, host binding, secrecy."""
+"""Tests for tap_tailscale.client.auth: method resolution, token lifetime, host binding, secrecy."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tap_tailscale.auth import (
+from tap_tailscale.client.auth.authenticators import (
     DEFAULT_TOKEN_LIFETIME_SECONDS,
     TOKEN_EXCHANGE_PATH,
     TOKEN_PATH,
@@ -33,9 +33,9 @@ from tap_tailscale.auth import (
     resolve_auth_method,
     token_retry,
 )
-from tap_tailscale.auth_settings import AuthSettings
 from tap_tailscale.errors import AuthenticationError, ConfigError
-from tap_tailscale.settings import Settings
+from tap_tailscale.settings.auth import AuthSettings
+from tap_tailscale.settings.model import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

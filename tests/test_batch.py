@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tailscale_emulator import Emulator
-from tap_tailscale.keys import network_flow_id
+from tap_tailscale.logs.keys import network_flow_id
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, fast_settings
 

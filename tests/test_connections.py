@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tap_tailscale.connections import NETWORK_CONNECTION, connection_rows, protocol, split_address
 from tap_tailscale.inventory import DeviceIndex
-from tap_tailscale.records import TRAFFIC_KINDS, network_record
+from tap_tailscale.logs.connections import (
+    NETWORK_CONNECTION,
+    connection_rows,
+    protocol,
+    split_address,
+)
+from tap_tailscale.logs.records import TRAFFIC_KINDS, network_record
 
 ROUTER = "nR7tW2xL9CNTRL"  # subnet router and exit node
 LAPTOP = "nK4v8QzP2CNTRL"

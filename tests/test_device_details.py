@@ -7,7 +7,9 @@ import json
 import logging
 import threading
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,10 +17,11 @@ import requests
 
 from tailscale_emulator import Credential, Emulator, TailnetConfig
 from tap_tailscale.errors import RejectedEntryError
-from tap_tailscale.fan_out import AdaptiveLimit, fan_out
 from tap_tailscale.inventory import invite_records, posture_record
 from tap_tailscale.inventory.device_details import REDACTED, redact_invite_url
-from tap_tailscale.parsing import iter_log_entries
+from tap_tailscale.logs.parsing import iter_log_entries
+from tap_tailscale.streams import RunContext
+from tap_tailscale.streams.ordered_pool import AdaptiveLimit, fan_out
 from tap_tailscale.tap import TapTailscale
 from tests.conftest import DEMO_KEY, fast_settings, run_tap
 
@@ -297,15 +300,24 @@ def test_emulator_streams_a_large_device_list_and_finds_devices_by_id(make_emula
 # ---- Cadence -------------------------------------------------------------------------
 
 
+def _clocked_tap(clock: Callable[[], datetime]) -> type[TapTailscale]:
+    class ClockedTap(TapTailscale):
+        # The run context is frozen: the clock is given when it is built.
+        @cached_property
+        def run(self) -> RunContext:
+            return replace(super().run, wall_clock=clock)
+
+    return ClockedTap
+
+
 def _run_at(
     config: dict[str, Any], state: dict[str, Any] | None, clock: Callable[[], datetime]
 ) -> tuple[list[dict[str, Any]], TapTailscale]:
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(stdout):
-        tap = TapTailscale(config=config, state=state, parse_env_config=False)
+        tap = _clocked_tap(clock)(config=config, state=state, parse_env_config=False)
         for name, stream in tap.streams.items():
             stream.selected = name in {"devices", "users", "device_posture"}
-        tap.services.wall_clock = clock
         tap.sync_all()
     stdout.seek(0)
     return [json.loads(line) for line in stdout.read().splitlines() if line.strip()], tap
@@ -436,11 +448,11 @@ def test_a_list_kept_for_a_fresh_devices_stream_is_closed(emulator: Emulator) ->
             tap = TapTailscale(config=config, state=state, parse_env_config=False)
             for name, stream in tap.streams.items():
                 stream.selected = name in {"devices", "device_posture"}
-            tap.services.device_bodies = _Keeping(kept)
+            tap.run.devices.bodies = _Keeping(kept)
             tap.sync_all()
         stdout.seek(0)
         states = [m for m in map(json.loads, stdout) if m["type"] == "STATE"]
-        assert tap.services.device_bodies == {}
+        assert tap.run.devices.bodies == {}
         return dict(states[-1]["value"])
 
     state = sync({})

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tap_tailscale import errors
+from tap_tailscale.client import RetryLoop, RetryPolicy
 from tap_tailscale.errors import KINDS, RetriableError, SkipPartitionError
+from tap_tailscale.logs.runner import Outcome, WindowJob, run_windows
+from tap_tailscale.logs.windows import SyncRange, Window, WindowPlanner
 from tap_tailscale.report import RunReport
-from tap_tailscale.retry import RetryPolicy
-from tap_tailscale.runner import Outcome, WindowJob, run_windows
-from tap_tailscale.windows import SyncRange, Window, WindowPlanner
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,7 +87,9 @@ def _job(read: Any, report: RunReport, windows: int = 2) -> WindowJob:
         tailnet="-",
         label="network_flow",
         planner=WindowPlanner(SyncRange(START, START + windows * HOUR), size=HOUR, min_size=HOUR),
-        retry=RetryPolicy(max_attempts=2, initial=1, ceiling=1, sleep=lambda _seconds: None),
+        retry=RetryLoop(
+            RetryPolicy(max_attempts=2, initial=1, ceiling=1, sleep=lambda _seconds: None)
+        ),
         report=report,
         logger=logging.getLogger("test_error_kinds"),
         read=read,

@@ -12,14 +12,14 @@ import pytest
 import requests
 
 from tailscale_emulator import Credential, Emulator, FaultPlan, TailnetConfig
+from tap_tailscale.client.exchange import ResponseRules, check_response
+from tap_tailscale.client.retry import RetryPolicy
 from tap_tailscale.errors import (
     ApiRequestError,
     AuthenticationError,
     RetriableError,
     WindowTooLargeError,
 )
-from tap_tailscale.request import ResponseRules, check_response
-from tap_tailscale.retry import RetryPolicy
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap

@@ -19,11 +19,11 @@ import pytest
 from singer_sdk.contrib.msgspec import encoder
 
 from tailscale_emulator import Emulator
-from tap_tailscale import streams
 from tap_tailscale.errors import RejectedEntryError
-from tap_tailscale.parsing import BlockDecoder, iter_log_entries
-from tap_tailscale.records import FlowEntry, decode_flow_block, network_record
-from tap_tailscale.streams import NetworkFlowStream
+from tap_tailscale.logs.parsing import BlockDecoder, iter_log_entries
+from tap_tailscale.logs.records import FlowEntry, decode_flow_block, network_record
+from tap_tailscale.streams import log_streams as streams
+from tap_tailscale.streams.log_streams import NetworkFlowStream
 from tests.conftest import NOW, fast_settings, run_tap
 from tests.test_records import BAD_FLOW_VALUES
 

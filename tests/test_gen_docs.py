@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tap_tailscale.admin_audit import EVENT_TYPES, RULES, SEVERITIES
-from tap_tailscale.posture_rules import RULES as POSTURE_RULES
+from tap_tailscale.inventory.posture_rules import RULES as POSTURE_RULES
 from tests.admin_events import record
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "gen_docs.py"

@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tap_tailscale import parsing
 from tap_tailscale.errors import BodyError, RejectedEntryError
-from tap_tailscale.parsing import UnreadableEntry, iter_log_entries
-from tap_tailscale.records import configuration_record
+from tap_tailscale.logs import parsing
+from tap_tailscale.logs.parsing import UnreadableEntry, iter_log_entries
+from tap_tailscale.logs.records import configuration_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from tailscale_emulator import Credential, Emulator, EmulatorConfig, OAuthClient, TailnetConfig
+from tap_tailscale.client.exchange import ResponseRules, check_response
 from tap_tailscale.errors import ApiRequestError
 from tap_tailscale.inventory import KEY_PROPERTIES, dns_record
-from tap_tailscale.request import ResponseRules, check_response
 from tap_tailscale.scopes import KEY_KIND_SCOPES, ScopeNeed
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap

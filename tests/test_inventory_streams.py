@@ -11,8 +11,8 @@ import pytest
 
 from tailscale_emulator import Emulator
 from tap_tailscale.inventory import DeviceIndex
+from tap_tailscale.logs.records import TRAFFIC_KINDS, network_record
 from tap_tailscale.ocsf import ocsf_event_only
-from tap_tailscale.records import TRAFFIC_KINDS, network_record
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
 from tests.ocsf_schema import validate

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tap_tailscale.nesting import nests_deeper_than
+from tap_tailscale.logs.nesting import nests_deeper_than
 
 # Characters that could fool a scan over raw bytes: brackets, quotes and backslashes.
 _TRICKY = ['"', "\\", "[", "]", "{", "}", "\\\\", '\\"', "a", "\n", "\t", "\b", "é", "/", "u"]

@@ -21,12 +21,12 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import RecordMessage, StateMessage
 
 from tailscale_emulator import TailnetConfig
-from tap_tailscale import parsing
 from tap_tailscale.errors import BodyError, InvalidTimestampError
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs import parsing
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.parsing import iter_log_entries
+from tap_tailscale.logs.records import JSON_DECODER
 from tap_tailscale.output import FLUSH_BYTES, BufferedMsgSpecWriter
-from tap_tailscale.parsing import iter_log_entries
-from tap_tailscale.records import JSON_DECODER
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp, normalize_timestamp
 from tests.conftest import NOW, fast_settings, run_tap

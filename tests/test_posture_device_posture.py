@@ -11,7 +11,7 @@ import pytest
 
 from tailscale_emulator import TailnetConfig
 from tap_tailscale.inventory import posture_record
-from tap_tailscale.posture_rules import Sources, evaluate
+from tap_tailscale.inventory.posture_rules import Sources, evaluate
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import fast_settings, run_tap
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from tap_tailscale.posture_rules import (
+from tap_tailscale.inventory.posture_rules import (
     RULES,
     Sources,
-    Thresholds,
     evaluate,
     release,
     releases_behind,
 )
+from tap_tailscale.settings import Thresholds
 from tap_tailscale.timeutil import format_timestamp
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

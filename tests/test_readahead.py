@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import pytest
 import requests
 
+from tap_tailscale.client import RetryLoop, RetryPolicy
 from tap_tailscale.errors import BodyError, ReadAheadCancelledError, RetriableError
-from tap_tailscale.readahead import (
+from tap_tailscale.logs.readahead import (
     RATE_LIMIT_COOLDOWN_WINDOWS,
     SPOOL_MEMORY_BYTES,
     ReadAhead,
     copy_body,
     new_spool,
 )
+from tap_tailscale.logs.runner import WindowJob, run_windows
+from tap_tailscale.logs.windows import SyncRange, Window, WindowPlanner
 from tap_tailscale.report import RunReport
-from tap_tailscale.retry import RetryPolicy
-from tap_tailscale.runner import WindowJob, run_windows
-from tap_tailscale.windows import SyncRange, Window, WindowPlanner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -321,7 +321,9 @@ class Recorder:
             tailnet="-",
             label="network_flow",
             planner=self.planner,
-            retry=RetryPolicy(max_attempts=3, initial=1, ceiling=1, sleep=self.retried.append),
+            retry=RetryLoop(
+                RetryPolicy(max_attempts=3, initial=1, ceiling=1, sleep=self.retried.append)
+            ),
             report=RunReport(),
             logger=logging.getLogger("test_readahead"),
             read=self.read,

@@ -103,11 +103,18 @@ def test_module_map_matches_the_package() -> None:
 def test_module_map_follows_a_new_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "client").mkdir()
     (tmp_path / "client" / "__init__.py").write_text('"""One HTTP client. Details."""\n')
-    (tmp_path / "tap.py").write_text('"""The tap: streams | runs."""\n')
+    (tmp_path / "client" / "retry.py").write_text(
+        '"""Retries."""\nfrom tap_tailscale.errors import E\n'
+    )
+    (tmp_path / "errors.py").write_text('"""Errors."""\n')
+    (tmp_path / "tap.py").write_text(
+        '"""The tap: streams | runs."""\nfrom tap_tailscale.client import C\n'
+    )
     (tmp_path / "__main__.py").write_text('"""Not listed."""\n')
     update_readme = _update_readme()
     monkeypatch.setattr(update_readme, "PACKAGE", tmp_path)
     assert update_readme.module_map().splitlines()[2:] == [
-        "| `client/` | One HTTP client |",
-        "| `tap.py` | The tap: streams \\| runs |",
+        "| `client/` | One HTTP client | retry | `errors.py` |",
+        "| `errors.py` | Errors | - | - |",
+        "| `tap.py` | The tap: streams \\| runs | - | `client/` |",
     ]

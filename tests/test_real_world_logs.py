@@ -14,8 +14,8 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import pytest
 
-from tap_tailscale.parsing import iter_log_entries
-from tap_tailscale.tailnet_names import NameSniffer
+from tap_tailscale.logs.parsing import iter_log_entries
+from tap_tailscale.logs.tailnet_names import NameSniffer
 from tap_tailscale.timeutil import GO_ZERO_TIME, normalize_timestamp
 from tests.conftest import TapRun, run_tap
 from tests.real_world import (

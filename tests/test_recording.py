@@ -25,16 +25,16 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from tailscale_emulator import Emulator, FaultPlan
-from tap_tailscale.auth_settings import RecordingSettings
-from tap_tailscale.errors import ConfigError, TailscaleUserError
-from tap_tailscale.parsing import iter_log_entries
-from tap_tailscale.recording import (
+from tap_tailscale.client.recording.record import (
     RecordingAdapter,
     build_session,
     share_recording,
 )
-from tap_tailscale.replay import ReplayAdapter
-from tap_tailscale.settings import Settings
+from tap_tailscale.client.recording.replay import ReplayAdapter
+from tap_tailscale.errors import ConfigError, TailscaleUserError
+from tap_tailscale.logs.parsing import iter_log_entries
+from tap_tailscale.settings.auth import RecordingSettings
+from tap_tailscale.settings.model import Settings
 from tests.conftest import NOW, fast_settings, run_tap
 
 if TYPE_CHECKING:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from tap_tailscale.errors import BodyError, RejectedEntryError, ResponseTooLargeError
-from tap_tailscale.keys import configuration_event_id, network_flow_id
-from tap_tailscale.parsing import iter_log_entries
-from tap_tailscale.records import configuration_record, json_text, network_record
+from tap_tailscale.fields import json_text
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.parsing import iter_log_entries
+from tap_tailscale.logs.records import configuration_record, network_record
 from tap_tailscale.timeutil import (
     TIMESTAMP_WIDTH,
     format_timestamp,
@@ -361,7 +362,7 @@ def test_integers_past_64_bits_in_free_form_json_stay_exact_numbers() -> None:
 
 
 def test_reports_without_node_id_are_keyed_by_their_content() -> None:
-    from tap_tailscale.keys import network_flow_id  # noqa: PLC0415
+    from tap_tailscale.logs.keys import network_flow_id  # noqa: PLC0415
 
     base = {"logged": "2026-11-21T10:00:00Z", "start": "a", "end": "b"}
     one = {**base, "virtualTraffic": [{"src": "100.64.0.1:1", "dst": "100.64.0.2:2"}]}
@@ -375,9 +376,9 @@ def test_reports_without_node_id_are_keyed_by_their_content() -> None:
 def test_ordinary_flow_entries_take_the_one_pass_shape_check() -> None:
     # The C-level check must accept what the exact checks accept, or every entry would
     # pay for both; entries it refuses still get the exact verdict (above).
-    from tap_tailscale.records import _has_flow_shape  # noqa: PLC0415
+    from tap_tailscale.logs.records import has_flow_shape  # noqa: PLC0415 - one test uses it
 
     entries = _example("example-network.json")
     assert entries
-    assert all(_has_flow_shape(entry) for entry in entries)
-    assert not _has_flow_shape(dict(entries[0], nodeId=12))
+    assert all(has_flow_shape(entry) for entry in entries)
+    assert not has_flow_shape(dict(entries[0], nodeId=12))

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tailscale_emulator import Emulator, FaultPlan
-from tap_tailscale.keys import configuration_event_id, network_flow_id
-from tap_tailscale.records import CONFIGURATION_FIELDS, TRAFFIC_KINDS, network_record
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.records import CONFIGURATION_FIELDS, TRAFFIC_KINDS, network_record
 from tap_tailscale.timeutil import format_timestamp, parse_timestamp
 from tests.conftest import NOW, error_line, fast_settings, partition_bookmark, run_cli, run_tap
 

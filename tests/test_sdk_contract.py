@@ -1,4 +1,4 @@
-"""Pins the Singer SDK behaviour that tap_tailscale.sdk_internals relies on.
+"""Pins the Singer SDK behaviour that tap_tailscale.sdk_overrides relies on.
 
 Each test names the override it protects. When an SDK upgrade changes one of these,
 this file fails in CI, and sdk_internals.py is the one place to adapt.
@@ -21,7 +21,7 @@ from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.streams.core import Stream as CoreStream
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_tailscale.sdk_internals import StreamInternals
+from tap_tailscale.sdk_overrides import StreamInternals
 from tap_tailscale.tap import TapTailscale
 from tests.conftest import NOW, fast_settings, run_tap
 from tests.emulator_support import iso

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from tailscale_emulator import Credential, Emulator, TailnetConfig
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
 from tap_tailscale.timeutil import format_timestamp, normalize_timestamp, parse_timestamp
 from tests.conftest import NOW, fast_settings, partition_bookmark, run_tap
 

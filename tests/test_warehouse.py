@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from tap_tailscale.keys import configuration_event_id
+from tap_tailscale.logs.keys import configuration_event_id
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import normalize_timestamp
 from tests.conftest import NOW, fast_settings, run_tap

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tap_tailscale.windows import SyncRange, Window, WindowPlanner, plan_range
+from tap_tailscale.logs.windows import SyncRange, Window, WindowPlanner, plan_range
 
 NOW = datetime(2026, 11, 22, 12, 0, 30, 123456, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from tap_tailscale.admin_audit.actions import EVENT_TYPES, event_type, normalize_action
 from tap_tailscale.admin_audit.cursor import make_cursor
+from tap_tailscale.admin_audit.fields import split_event
+from tap_tailscale.admin_audit.hujson import PolicyParseError, parse_policy
 from tap_tailscale.admin_audit.policy_diff import policy_diff
 from tap_tailscale.admin_audit.record import admin_audit_record
 from tap_tailscale.admin_audit.rules import RULES
@@ -19,12 +21,15 @@ __all__ = [
     "EVENT_TYPES",
     "RULES",
     "SEVERITIES",
+    "PolicyParseError",
     "SeverityPolicy",
     "admin_audit_record",
     "default_severity",
     "event_type",
     "make_cursor",
     "normalize_action",
+    "parse_policy",
     "policy_diff",
+    "split_event",
     "summary_sentence",
 ]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tap_tailscale.policy.hujson import PolicyParseError, parse_policy
+from tap_tailscale.policy import PolicyParseError, parse_policy
 
 __all__ = ["PolicyParseError", "parse_policy"]

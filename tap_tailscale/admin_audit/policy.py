@@ -7,8 +7,13 @@ from typing import Any, NamedTuple
 
 from tap_tailscale.admin_audit.policy_changes import policy_changes
 from tap_tailscale.admin_audit.policy_risks import policy_risks
-from tap_tailscale.policy import PolicyParseError, compare, parse_policy
-from tap_tailscale.policy.reach import ReachSnapshot, reach_summary
+from tap_tailscale.policy import (
+    PolicyParseError,
+    ReachSnapshot,
+    compare,
+    parse_policy,
+    reach_summary,
+)
 
 #: Gives the devices and users snapshot of this sync, or None when there is none.
 ReachSource = Callable[[], ReachSnapshot | None]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tap_tailscale.policy import WIDER, Change, PolicyDelta, describe
-from tap_tailscale.policy.document import canonical, section_list
+from tap_tailscale.policy import WIDER, Change, PolicyDelta, canonical, describe, section_list
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

@@ -19,7 +19,7 @@ from tap_tailscale.admin_audit.policy_diff import policy_diff
 from tap_tailscale.admin_audit.rules import Facts
 from tap_tailscale.admin_audit.severity import SeverityPolicy, highest
 from tap_tailscale.admin_audit.summary import is_failure, summary_sentence
-from tap_tailscale.records import json_text
+from tap_tailscale.fields import json_text
 from tap_tailscale.timeutil import normalize_timestamp
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _refine(action: str, prop: str | None, old: Any, new: Any) -> str:
 def changed_values(event: Mapping[str, Any]) -> dict[str, Any]:
     """The changed value as the API sent it, for rules and policy analysis.
 
-    Records carry it as JSON text (records.json_text), like configuration_audit.
+    Records carry it as JSON text (fields.json_text), like configuration_audit.
     """
     return {"old": event.get("old"), "new": event.get("new")}
 

@@ -10,7 +10,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 
 from tap_tailscale.admin_audit.rules import RULE_IDS
-from tap_tailscale.posture_rules import RULE_IDS as POSTURE_RULE_IDS
+from tap_tailscale.inventory import RULE_IDS as POSTURE_RULE_IDS
 
 SEVERITIES = ("high", "medium", "info")
 """Every severity, highest first."""

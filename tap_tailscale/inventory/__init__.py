@@ -17,6 +17,14 @@ from tap_tailscale.inventory.device_details import (
 )
 from tap_tailscale.inventory.dns import dns_record
 from tap_tailscale.inventory.index import DeviceIndex, DeviceRef, normalize_ip
+from tap_tailscale.inventory.posture_rules import (
+    RULE_IDS,
+    RULES,
+    Hit,
+    PostureRule,
+    Sources,
+    evaluate,
+)
 from tap_tailscale.inventory.posture_schema import POSTURE_KEY_PROPERTIES, POSTURE_SCHEMAS
 from tap_tailscale.inventory.records import (
     device_record,
@@ -53,12 +61,18 @@ __all__ = [
     "KEYS",
     "KEY_PROPERTIES",
     "POLICY",
+    "RULES",
+    "RULE_IDS",
     "SCHEMAS",
     "USERS",
     "DeviceIndex",
     "DeviceRef",
+    "Hit",
+    "PostureRule",
+    "Sources",
     "device_record",
     "dns_record",
+    "evaluate",
     "invite_records",
     "key_record",
     "normalize_ip",

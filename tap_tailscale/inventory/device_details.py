@@ -17,6 +17,7 @@ from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
 from tap_tailscale.errors import REDACTED, RejectedEntryError
+from tap_tailscale.fields import JSON_TEXT, TAILNET, TIMESTAMP
 from tap_tailscale.inventory.schema import EXTRA_FIELDS, SYNCED_AT, VERSION_HASH
 from tap_tailscale.inventory.shaping import (
     JSON,
@@ -28,7 +29,6 @@ from tap_tailscale.inventory.shaping import (
     snapshot_time,
     version_hash,
 )
-from tap_tailscale.schemas import JSON_TEXT, TAILNET, TIMESTAMP
 from tap_tailscale.secret_fields import is_secret, redact_invite_url
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import Any
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
+from tap_tailscale.fields import JSON_TEXT, TAILNET, TIMESTAMP
 from tap_tailscale.inventory.schema import EXTRA_FIELDS, SYNCED_AT, VERSION_HASH
-from tap_tailscale.schemas import JSON_TEXT, TAILNET, TIMESTAMP
 
 _STRINGS = th.ArrayType(th.StringType)
 _BOOL = th.BooleanType

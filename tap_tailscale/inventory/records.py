@@ -11,7 +11,7 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
-from tap_tailscale.admin_audit.hujson import PolicyParseError, parse_policy
+from tap_tailscale.fields import json_text
 from tap_tailscale.inventory.shaping import (
     JSON,
     TIME,
@@ -23,7 +23,7 @@ from tap_tailscale.inventory.shaping import (
     snapshot_time,
     version_hash,
 )
-from tap_tailscale.records import json_text
+from tap_tailscale.policy import PolicyParseError, parse_policy
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -2,7 +2,7 @@
 
 As for the log streams, every API field is nullable and every enum a plain string:
 Tailscale adds key types, roles and statuses without notice. Objects with free-form
-keys are JSON text (schemas.JSON_TEXT) so flattening loaders do not grow a column per
+keys are JSON text (fields.JSON_TEXT) so flattening loaders do not grow a column per
 key.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from singer_sdk import typing as th
 from singer_sdk.typing import Property
 
-from tap_tailscale.schemas import JSON_TEXT, TAILNET, TIMESTAMP
+from tap_tailscale.fields import JSON_TEXT, TAILNET, TIMESTAMP
 
 _STRINGS = th.ArrayType(th.StringType)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tap_tailscale.admin_audit.fields import split_event
+from tap_tailscale.admin_audit import split_event
 
 AUTHENTICATION, ACCOUNT_CHANGE, ENTITY_MANAGEMENT, USER_ACCESS = 3002, 3001, 3004, 3005
 CLASS_NAMES = {

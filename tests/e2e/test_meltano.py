@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tailscale_emulator import DEFAULT_API_KEY, Emulator, EmulatorConfig, FaultPlan, TailnetConfig
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
 from tap_tailscale.tap import TapTailscale
 from tap_tailscale.timeutil import format_timestamp
 from tests.e2e.conftest import MeltanoProject, Postgres, schema_prefix

@@ -39,7 +39,7 @@ import pytest
 
 from tailscale_emulator import Emulator, EmulatorConfig, TailnetConfig
 from tailscale_emulator.config import Credential
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
 from tap_tailscale.timeutil import format_timestamp
 from tests.e2e.conftest import REPO, MeltanoProject, Postgres, schema_prefix
 from tests.e2e.test_meltano import quiet_instant, rfc3339

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_tailscale.keys import configuration_event_id, network_flow_id
+from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
 from tests.e2e.conftest import MeltanoProject, Postgres, schema_prefix
 from tests.e2e.edge_values import canonical, emulator_package, inject, loaded
 

@@ -1,0 +1,41 @@
+"""Authentication to the Tailscale API: API keys, OAuth clients and workload identity.
+
+`build_authenticator` turns the typed auth settings into one authenticator; each attaches
+its credential only to requests for the API's own origin.
+"""
+
+from tap_tailscale.client.auth.authenticators import (
+    DEFAULT_TOKEN_LIFETIME_SECONDS,
+    TOKEN_EXCHANGE_PATH,
+    TOKEN_PATH,
+    AnonymousAuthenticator,
+    ApiKeyBasicAuthenticator,
+    ApiKeyBearerAuthenticator,
+    AuthMethod,
+    FederatedIdentityAuthenticator,
+    OAuthClientAuthenticator,
+    TailscaleAuthenticator,
+    build_authenticator,
+    has_credentials,
+    refresh_margin,
+    resolve_auth_method,
+    token_retry,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME_SECONDS",
+    "TOKEN_EXCHANGE_PATH",
+    "TOKEN_PATH",
+    "AnonymousAuthenticator",
+    "ApiKeyBasicAuthenticator",
+    "ApiKeyBearerAuthenticator",
+    "AuthMethod",
+    "FederatedIdentityAuthenticator",
+    "OAuthClientAuthenticator",
+    "TailscaleAuthenticator",
+    "build_authenticator",
+    "has_credentials",
+    "refresh_margin",
+    "resolve_auth_method",
+    "token_retry",
+]
