@@ -22,7 +22,7 @@ from tailscale_emulator import (
 )
 from tailscale_emulator.oauth import OAuthMixin
 from tap_tailscale.client import exchange as request_module
-from tap_tailscale.client.auth.authenticators import build_authenticator, refresh_margin
+from tap_tailscale.client.auth import build_authenticator, refresh_margin
 from tap_tailscale.timeutil import format_timestamp
 from tests.conftest import NOW, error_line, fast_settings, run_cli, run_tap
 

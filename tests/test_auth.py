@@ -18,13 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tap_tailscale.client.auth.authenticators import (
+from tap_tailscale.client.auth import (
     DEFAULT_TOKEN_LIFETIME_SECONDS,
     TOKEN_EXCHANGE_PATH,
     TOKEN_PATH,
     ApiKeyBasicAuthenticator,
     ApiKeyBearerAuthenticator,
-    AuthMethod,
     FederatedIdentityAuthenticator,
     OAuthClientAuthenticator,
     TailscaleAuthenticator,
@@ -34,6 +33,7 @@ from tap_tailscale.client.auth.authenticators import (
     token_retry,
 )
 from tap_tailscale.errors import AuthenticationError, ConfigError
+from tap_tailscale.settings import AuthMethod
 from tap_tailscale.settings.auth import AuthSettings
 from tap_tailscale.settings.model import Settings
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_tailscale.client.auth.authenticators import build_authenticator
+from tap_tailscale.client.auth import build_authenticator
 from tap_tailscale.client.recording.record import build_session
 from tap_tailscale.errors import ConfigError
 from tap_tailscale.settings.auth import METHOD_HINT

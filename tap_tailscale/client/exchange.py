@@ -27,7 +27,7 @@ from tap_tailscale.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from tap_tailscale.client.auth.authenticators import TailscaleAuthenticator
+    from tap_tailscale.client.auth import TailscaleAuthenticator
 
 # A window is halved when it fails in a way a smaller window would avoid.
 SHRINK_STATUSES = frozenset((502, 504))

@@ -5,22 +5,22 @@ its credential only to requests for the API's own origin.
 """
 
 from tap_tailscale.client.auth.authenticators import (
-    DEFAULT_TOKEN_LIFETIME_SECONDS,
-    TOKEN_EXCHANGE_PATH,
-    TOKEN_PATH,
     AnonymousAuthenticator,
     ApiKeyBasicAuthenticator,
     ApiKeyBearerAuthenticator,
-    AuthMethod,
-    FederatedIdentityAuthenticator,
-    OAuthClientAuthenticator,
-    TailscaleAuthenticator,
     build_authenticator,
     has_credentials,
-    refresh_margin,
     resolve_auth_method,
+)
+from tap_tailscale.client.auth.base import (
+    DEFAULT_TOKEN_LIFETIME_SECONDS,
+    TOKEN_EXCHANGE_PATH,
+    TOKEN_PATH,
+    TailscaleAuthenticator,
+    refresh_margin,
     token_retry,
 )
+from tap_tailscale.client.auth.oauth import FederatedIdentityAuthenticator, OAuthClientAuthenticator
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME_SECONDS",
@@ -29,7 +29,6 @@ __all__ = [
     "AnonymousAuthenticator",
     "ApiKeyBasicAuthenticator",
     "ApiKeyBearerAuthenticator",
-    "AuthMethod",
     "FederatedIdentityAuthenticator",
     "OAuthClientAuthenticator",
     "TailscaleAuthenticator",

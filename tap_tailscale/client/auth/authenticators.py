@@ -23,35 +23,12 @@ if TYPE_CHECKING:
     from tap_tailscale.settings import AuthSettings
 
 from tap_tailscale.client.auth.base import (
-    DEFAULT_TOKEN_LIFETIME_SECONDS,
-    TOKEN_EXCHANGE_PATH,
-    TOKEN_PATH,
     TailscaleAuthenticator,
-    refresh_margin,
-    token_retry,
 )
 from tap_tailscale.client.auth.oauth import FederatedIdentityAuthenticator, OAuthClientAuthenticator
 from tap_tailscale.settings import AuthMethod
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "DEFAULT_TOKEN_LIFETIME_SECONDS",
-    "TOKEN_EXCHANGE_PATH",
-    "TOKEN_PATH",
-    "AnonymousAuthenticator",
-    "ApiKeyBasicAuthenticator",
-    "ApiKeyBearerAuthenticator",
-    "AuthMethod",
-    "FederatedIdentityAuthenticator",
-    "OAuthClientAuthenticator",
-    "TailscaleAuthenticator",
-    "build_authenticator",
-    "has_credentials",
-    "refresh_margin",
-    "resolve_auth_method",
-    "token_retry",
-]
 
 
 def has_credentials(settings: AuthSettings) -> bool:
