@@ -7,10 +7,11 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import pytest
 
+from tap_tailscale.client import DeadlineReader
 from tap_tailscale.errors import BodyError, RejectedEntryError, ResponseTooLargeError
 from tap_tailscale.fields import json_text
 from tap_tailscale.logs.keys import configuration_event_id, network_flow_id
@@ -334,10 +335,26 @@ def test_truncated_body_yields_what_came_before_the_break() -> None:
     assert seen == [{"a": 1}, {"a": 2}]
 
 
-def test_body_over_the_limit_is_refused() -> None:
+class _PlainBody:
+    """A raw body without read1 (as a replayed one): read as it is asked."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = io.BytesIO(body)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._body.read(size)
+
+
+def test_body_over_the_limit_is_refused_while_it_is_parsed() -> None:
     body = b'{"logs":[' + b",".join(b'{"a":%d}' % i for i in range(10_000)) + b"]}"
-    with pytest.raises(ResponseTooLargeError):
-        list(iter_log_entries(io.BytesIO(body), max_bytes=4096))
+    reader = DeadlineReader(_PlainBody(body), float("inf"), lambda: 0.0, max_bytes=4096)
+    seen: list[Any] = []
+    with pytest.raises(ResponseTooLargeError, match=r"max_response_bytes \(4,096 bytes\)"):
+        seen.extend(iter_log_entries(cast("IO[bytes]", reader)))
+    assert len(seen) < 10_000
+    # Under the limit the same body is read whole.
+    whole = DeadlineReader(_PlainBody(body), float("inf"), lambda: 0.0, max_bytes=len(body))
+    assert len(list(iter_log_entries(cast("IO[bytes]", whole)))) == 10_000
 
 
 def test_key_does_not_depend_on_the_json_parser() -> None:

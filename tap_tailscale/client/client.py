@@ -149,15 +149,19 @@ class TailscaleClient:
         can_shrink: bool = False,
         on_forbidden: Callable[[str], None] | None = None,
         on_not_found: Callable[[str], None] | None = None,
+        max_body_bytes: int | None = None,
     ) -> ResponseRules:
-        """The response rules of one stream's requests (see exchange.check_response)."""
+        """The response rules of one stream's requests (see exchange.check_response).
+
+        A window that can shrink is held to max_response_bytes: a smaller window may pass.
+        Where nothing smaller can be asked for, streaming keeps memory flat, and the
+        limit is `max_body_bytes` (None: none).
+        """
         return ResponseRules(
             stream=stream,
             api_url=self.settings.api_url,
             can_shrink=can_shrink,
-            # The body limit exists to split windows; where nothing smaller can be asked
-            # for, streaming keeps memory flat anyway.
-            max_body_bytes=self.settings.max_response_bytes if can_shrink else None,
+            max_body_bytes=self.settings.max_response_bytes if can_shrink else max_body_bytes,
             on_forbidden=on_forbidden or (lambda message: _missing_scope(stream, message)),
             secrets=self.secrets,
             on_not_found=on_not_found,
@@ -204,7 +208,6 @@ class TailscaleClient:
         *,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        max_bytes: int | None = None,
         on_retry: Callable[[BaseException], None] | None = None,
     ) -> Snapshot:
         """GET `/api/v2/{path}` whole, retried by the one loop.
@@ -218,7 +221,7 @@ class TailscaleClient:
         while True:
             try:
                 with self.open(request, rules) as body:
-                    return Snapshot(read_all(body, max_bytes), body.headers)
+                    return Snapshot(read_all(body), body.headers)
             except FETCH_FAILURES as exc:
                 heard = None if on_retry is None else (lambda _delay, e=exc: on_retry(e))
                 if not loop.again(exc, on_wait=heard):
@@ -249,14 +252,11 @@ class TailscaleClient:
             return
 
 
-def read_all(body: DeadlineReader, max_bytes: int | None = None) -> bytes:
-    """The whole body; a cut connection is a BodyError, a body past `max_bytes` too."""
+def read_all(body: DeadlineReader) -> bytes:
+    """The whole body; a cut connection is a BodyError."""
     try:
-        data = body.read(-1 if max_bytes is None else max_bytes + 1)
-    except DeadlineExceededError:
+        return body.read(-1)
+    except (DeadlineExceededError, ResponseTooLargeError):
         raise
     except Exception as exc:  # urllib3 raises several types for a cut body
         raise BodyError(f"the connection broke ({type(exc).__name__})") from exc
-    if max_bytes is not None and len(data) > max_bytes:
-        raise ResponseTooLargeError(f"the answer passed {max_bytes:,} bytes")
-    return data

@@ -18,6 +18,7 @@ from tap_tailscale.errors import (
     ApiRequestError,
     AuthenticationError,
     DeadlineExceededError,
+    ResponseTooLargeError,
     RetriableError,
     TailnetRefusedError,
     WindowTooLargeError,
@@ -134,11 +135,14 @@ def send(
 
 
 class DeadlineReader:
-    """The raw body, read in full blocks, that fails once the request's deadline passes.
+    """The raw body, read in full blocks, that fails once the request's deadline passes
+    or once it passes `max_bytes`.
 
     Each socket read is bounded by the read timeout, but a server that sends a byte a
     second never trips it. Reading with `read1` returns whatever has arrived, so the
-    deadline is checked between the socket's reads, however slowly they come.
+    deadline is checked between the socket's reads, however slowly they come. The size
+    limit is the one place `max_response_bytes` is enforced on a body that streams
+    (check_response refuses a declared Content-Length over it before any read).
     """
 
     def __init__(
@@ -147,15 +151,27 @@ class DeadlineReader:
         deadline: float,
         clock: Callable[[], float],
         headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.headers = headers or {}
         self._raw = raw
         self._deadline = deadline
         self._clock = clock
         self._read1 = getattr(raw, "read1", None)
+        self._max_bytes = max_bytes
+        self._total = 0
 
     def read(self, size: int = -1, decode_content: bool = True) -> bytes:
         """Up to `size` bytes (all when negative); fewer only at the end of the body."""
+        data = self._read(size, decode_content)
+        self._total += len(data)
+        if self._max_bytes is not None and self._total > self._max_bytes:
+            raise ResponseTooLargeError(
+                f"body passed max_response_bytes ({self._max_bytes:,} bytes)"
+            )
+        return data
+
+    def _read(self, size: int, decode_content: bool) -> bytes:
         if self._read1 is None:  # a replayed body: a plain file
             return bytes(self._raw.read(size))
         chunks: list[bytes] = []
@@ -201,4 +217,10 @@ def open_body(
         raise
     with closing(response):
         check_response(response, rules)
-        yield DeadlineReader(response.raw, deadline, exchange.clock, dict(response.headers))
+        yield DeadlineReader(
+            response.raw,
+            deadline,
+            exchange.clock,
+            dict(response.headers),
+            max_bytes=rules.max_body_bytes,
+        )

@@ -27,7 +27,6 @@ from tap_tailscale.errors import (
     MalformedJSONError,
     MissingLogsError,
     RejectedEntryError,
-    ResponseTooLargeError,
 )
 from tap_tailscale.logs.jsonscan import SkippedValue, ValueReader
 from tap_tailscale.logs.nesting import nests_deeper_than
@@ -67,9 +66,8 @@ _COLON, _QUOTE = b':"'
 class _MeteredReader:
     """A file-like view of the raw body that counts bytes and keeps the first few KiB."""
 
-    def __init__(self, raw: IO[bytes], max_bytes: int | None) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
-        self._max_bytes = max_bytes
         self.bytes_read = 0
         self.head = bytearray()
 
@@ -81,10 +79,6 @@ class _MeteredReader:
         self.bytes_read += len(chunk)
         if len(self.head) < _SNIFF_BYTES:
             self.head += chunk[: _SNIFF_BYTES - len(self.head)]
-        if self._max_bytes is not None and self.bytes_read > self._max_bytes:
-            raise ResponseTooLargeError(
-                f"body passed max_response_bytes ({self._max_bytes:,} bytes)"
-            )
         return chunk
 
 
@@ -141,7 +135,6 @@ class UnreadableEntry(Mapping[str, Any]):
 def iter_log_entries(
     raw: IO[bytes],
     *,
-    max_bytes: int | None = None,
     max_entry_bytes: int = MAX_ENTRY_BYTES,
     max_depth: int = MAX_ENTRY_DEPTH,
     block_decoder: BlockDecoder | None = None,
@@ -160,7 +153,7 @@ def iter_log_entries(
     yielding whatever came before the break. Entries are dicts (or other JSON values),
     except those of blocks that `block_decoder` takes.
     """
-    reader = _MeteredReader(raw, max_bytes)
+    reader = _MeteredReader(raw)
     body = ValueReader(reader.read, max_entry_bytes, max_depth)
     count = 0
     try:

@@ -27,6 +27,7 @@ from tap_tailscale.errors import (
     MissingScopeError,
     TailnetNotFoundError,
     TailnetRefusedError,
+    WindowTooLargeError,
     describe,
 )
 from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
@@ -99,16 +100,11 @@ def ask_tailnet_name(
     A rejected credential fails the run now, with the API's own message; any other
     failure (after the client's retries) leaves the configured value, said in the log.
     """
-    rules = client.rules("tap-tailscale")
+    rules = client.rules("tap-tailscale", max_body_bytes=_ASK_MAX_BYTES)
     try:
-        answer = client.get(
-            _log_path(tailnet),
-            rules,
-            params=_one_second(client.settings, end),
-            max_bytes=_ASK_MAX_BYTES,
-        )
-        body = json.loads(answer.body)
-    except (*FETCH_FAILURES, ApiRequestError, MissingScopeError, ValueError) as exc:
+        answer = client.get(_log_path(tailnet), rules, params=_one_second(client.settings, end))
+        body = answer.json()
+    except (*FETCH_FAILURES, ApiRequestError, MissingScopeError, WindowTooLargeError) as exc:
         # The name is a convenience; without it records keep the configured value.
         logger.info(
             "Could not learn the name of tailnet %s (%s); records carry %s.",

@@ -20,7 +20,6 @@ from tap_tailscale.errors import (
     PARTITION_STOPS,
     ApiRequestError,
     MissingScopeError,
-    ResponseTooLargeError,
     WindowTooLargeError,
     describe,
 )
@@ -30,7 +29,7 @@ from tap_tailscale.timeutil import floor_to_second, format_query_time, utc_now
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from typing import BinaryIO
 
     from singer_sdk import Tap
@@ -139,14 +138,12 @@ class WindowIO(StreamInternals):
         block_decoder: BlockDecoder | None = None,
     ) -> Iterator[Any]:
         """Request one window and yield its API entries; raise on any failure."""
-        limit = self.run.settings.max_response_bytes if can_shrink else None
         try:
             with self.run.client.open(
                 self.prepare(window, context), self._response_rules(can_shrink)
             ) as body:
                 yield from iter_log_entries(
                     self.sniffed(body, context, window),
-                    max_bytes=limit,
                     max_entry_bytes=self.run.settings.max_entry_bytes,
                     block_decoder=block_decoder,
                 )
@@ -169,13 +166,12 @@ class WindowIO(StreamInternals):
         self, window: Window, context: Context | None, can_shrink: bool, cancel: threading.Event
     ) -> BinaryIO:
         """Read one window's whole body into a spool (a read-ahead thread)."""
-        limit = self.run.settings.max_response_bytes if can_shrink else None
         spool = new_spool()
         try:
             with self.run.client.open(
                 self.prepare(window, context), self._response_rules(can_shrink)
             ) as body:
-                copy_body(_limited(body.read, limit), spool, cancel)
+                copy_body(body.read, spool, cancel)
         except BaseException:
             spool.close()
             raise
@@ -202,20 +198,3 @@ class WindowIO(StreamInternals):
         except requests.exceptions.RequestException as exc:
             return f"{self.run.settings.api_url} is unreachable ({describe(exc)}); check api_url."
         return None
-
-
-def _limited(read: Callable[[int], bytes], limit: int | None) -> Callable[[int], bytes]:
-    """`read`, failing once more than `limit` bytes came (the window is then split)."""
-    if limit is None:
-        return read
-    total = 0
-
-    def limited(size: int) -> bytes:
-        nonlocal total
-        chunk = read(size)
-        total += len(chunk)
-        if total > limit:
-            raise ResponseTooLargeError(f"body passed max_response_bytes ({limit:,} bytes)")
-        return chunk
-
-    return limited
