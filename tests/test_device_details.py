@@ -424,18 +424,6 @@ def test_no_invite_link_reaches_a_recording(emulator: Emulator, tmp_path: Any) -
     assert replayed.records == run.records
 
 
-class _Keeping(dict[str, Any]):
-    """The tap's kept device lists, each spool also noted in `kept`."""
-
-    def __init__(self, kept: list[Any]) -> None:
-        super().__init__()
-        self._kept = kept
-
-    def __setitem__(self, tailnet: str, value: Any) -> None:
-        self._kept.append(value[1])
-        super().__setitem__(tailnet, value)
-
-
 def test_a_list_kept_for_a_fresh_devices_stream_is_closed(emulator: Emulator) -> None:
     # device_posture syncs first, reads the device list and keeps the body for `devices`;
     # on the second run `devices` is still fresh and never reads it.
@@ -448,11 +436,18 @@ def test_a_list_kept_for_a_fresh_devices_stream_is_closed(emulator: Emulator) ->
             tap = TapTailscale(config=config, state=state, parse_env_config=False)
             for name, stream in tap.streams.items():
                 stream.selected = name in {"devices", "device_posture"}
-            tap.run.devices.bodies = _Keeping(kept)
+            devices = tap.run.devices
+            keep_body = devices.keep_body
+
+            def keeping(tailnet: str, synced_at: str, spool: Any) -> None:
+                kept.append(spool)
+                keep_body(tailnet, synced_at, spool)
+
+            devices.keep_body = keeping  # type: ignore[method-assign]
             tap.sync_all()
         stdout.seek(0)
         states = [m for m in map(json.loads, stdout) if m["type"] == "STATE"]
-        assert tap.run.devices.bodies == {}
+        assert tap.run.devices.take_body("example.com") is None
         return dict(states[-1]["value"])
 
     state = sync({})

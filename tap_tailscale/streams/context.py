@@ -10,7 +10,7 @@ Streams receive the context and never reach back into the tap.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tap_tailscale.timeutil import utc_now
@@ -18,6 +18,7 @@ from tap_tailscale.timeutil import utc_now
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from typing import BinaryIO
 
     from tap_tailscale.client import TailscaleClient
     from tap_tailscale.logs import CompanionRegistry, TailnetNames
@@ -43,37 +44,82 @@ class DeviceCache:
 
     Holds the digest of each list (or why it could not be read), the list bodies kept
     for the `devices` stream, the reach snapshots, and device_posture's rows that carry
-    an expiry (so posture_findings asks no device twice).
+    an expiry (so posture_findings asks no device twice). Every access takes its lock.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.needs = DeviceNeeds()
-        self.digests: dict[str, Any] = {}
-        #: tailnet -> (synced_at, spool), for a `devices` stream that reads it later.
-        self.bodies: dict[str, Any] = {}
-        self.reach_snapshots: dict[str, Any] = {}
-        self.posture_expiries: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.RLock()
+        self._needs = DeviceNeeds()
+        self._digests: dict[str, Any] = {}
+        self._bodies: dict[str, tuple[str, BinaryIO]] = {}
+        self._reach: dict[str, Any] = {}
+        self._expiries: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def needs(self) -> DeviceNeeds:
+        """What the selected streams need of a device list."""
+        with self._lock:
+            return self._needs
 
     def plan(self, needs: DeviceNeeds) -> None:
         """Say, before the first stream syncs, what the selected streams need."""
-        with self.lock:
-            self.needs = needs
+        with self._lock:
+            self._needs = needs
 
-    def need_index(self) -> None:
-        """A list read without its index is being read again: build the index this time."""
-        with self.lock:
-            self.needs = DeviceNeeds(self.needs.keep_list, True, self.needs.reach)
+    def digest(self, tailnet: str, read: Callable[[], Any]) -> Any:
+        """The tailnet's digest (or why it could not be read), read once per run."""
+        with self._lock:
+            if tailnet not in self._digests:
+                self._digests[tailnet] = read()
+            return self._digests[tailnet]
+
+    def remember_digest(self, tailnet: str, digest: Any) -> None:
+        """Keep the digest the `devices` stream built while it read the list."""
+        with self._lock:
+            self._digests[tailnet] = digest
+
+    def rebuild_with_index(self, tailnet: str) -> None:
+        """A digest was read without its index: forget it, and build the index next time."""
+        with self._lock:
+            self._digests.pop(tailnet, None)
+            self._needs = replace(self._needs, index=True)
+
+    def keep_body(self, tailnet: str, synced_at: str, spool: BinaryIO) -> None:
+        """Keep a list read for another stream, for the `devices` stream to read later."""
+        with self._lock:
+            self._bodies[tailnet] = (synced_at, spool)
+
+    def take_body(self, tailnet: str) -> tuple[str, BinaryIO] | None:
+        """The list kept for `tailnet` (synced_at, spool), now the caller's to close."""
+        with self._lock:
+            return self._bodies.pop(tailnet, None)
+
+    def reach_snapshot(self, tailnet: str, take: Callable[[], Any]) -> Any:
+        """The tailnet's reach snapshot (or None), taken once per run."""
+        with self._lock:
+            if tailnet not in self._reach:
+                self._reach[tailnet] = take()
+            return self._reach[tailnet]
+
+    def keep_posture_expiries(self, tailnet: str, rows: list[dict[str, Any]]) -> None:
+        """Keep device_posture's rows that carry an expiry, as that stream emits them."""
+        with self._lock:
+            self._expiries[tailnet] = rows
+
+    def posture_expiries(self, tailnet: str) -> list[dict[str, Any]] | None:
+        """device_posture's expiry rows of this run, or None when it did not run."""
+        with self._lock:
+            return self._expiries.get(tailnet)
 
     def close_kept_bodies(self) -> None:
         """Close device lists kept for a `devices` stream that did not read them.
 
         It skips a snapshot that is still fresh, or stops early; the spool is a file.
         """
-        with self.lock:
-            for _synced_at, spool in self.bodies.values():
+        with self._lock:
+            for _synced_at, spool in self._bodies.values():
                 spool.close()
-            self.bodies.clear()
+            self._bodies.clear()
 
 
 class Warnings:

@@ -90,7 +90,7 @@ def open_device_list(
     A body kept earlier this run for the `devices` stream is read instead of asking
     again. With `keep`, the body is also copied there as it is read.
     """
-    kept = run.devices.bodies.pop(tailnet, None)
+    kept = run.devices.take_body(tailnet)
     if kept is not None:
         synced_at, spool = kept
         with spool:
@@ -137,24 +137,27 @@ def device_digest(run: RunContext, tailnet: str) -> DeviceDigest | Exception:
     is streamed here, keeping only the digest, and, when the `devices` stream will run
     later in this run, the body in a spool (on disk past a few MiB), so it is read once.
     """
-    cache = run.devices.digests
-    if tailnet not in cache:
-        keep = new_spool() if run.devices.needs.keep_list else None
-        try:
-            with open_device_list(run, tailnet, keep=keep) as listing:
-                digest = DeviceDigest.for_run(run, listing.synced_at)
-                for device in listing.devices:
-                    digest.add(device)
-            cache[tailnet] = digest
-            if keep is not None:
-                keep.seek(0)
-                run.devices.bodies[tailnet] = (digest.synced_at, keep)
-        except PARTITION_FAILURES as exc:
-            cache[tailnet] = exc
-            if keep is not None:
-                keep.close()
-    found: DeviceDigest | Exception = cache[tailnet]
+    found: DeviceDigest | Exception = run.devices.digest(
+        tailnet, lambda: _read_digest(run, tailnet)
+    )
     return found
+
+
+def _read_digest(run: RunContext, tailnet: str) -> DeviceDigest | Exception:
+    keep = new_spool() if run.devices.needs.keep_list else None
+    try:
+        with open_device_list(run, tailnet, keep=keep) as listing:
+            digest = DeviceDigest.for_run(run, listing.synced_at)
+            for device in listing.devices:
+                digest.add(device)
+    except PARTITION_FAILURES as exc:
+        if keep is not None:
+            keep.close()
+        return exc
+    if keep is not None:
+        keep.seek(0)
+        run.devices.keep_body(tailnet, digest.synced_at, keep)
+    return digest
 
 
 def device_index(run: RunContext, tailnet: str) -> DeviceIndex | None:
@@ -163,8 +166,7 @@ def device_index(run: RunContext, tailnet: str) -> DeviceIndex | None:
     if isinstance(found, DeviceDigest) and found.index is not None:
         return found.index
     if isinstance(found, DeviceDigest):  # not wanted at the start of the run: build it now
-        run.devices.digests.pop(tailnet)
-        run.devices.need_index()
+        run.devices.rebuild_with_index(tailnet)
         return device_index(run, tailnet)
     if run.warnings.first(str(found)):
         logger.warning(

@@ -208,7 +208,7 @@ class DevicePostureStream(PerDeviceStream):
             if record.get("expiries") not in (None, "", "{}"):
                 expiring.append({"nodeId": record.get("nodeId"), "expiries": record["expiries"]})
             yield record
-        self.run.devices.posture_expiries[tailnet] = expiring
+        self.run.devices.keep_posture_expiries(tailnet, expiring)
 
 
 class DeviceInvitesStream(PerDeviceStream):

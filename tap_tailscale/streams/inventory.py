@@ -213,7 +213,7 @@ class DevicesStream(InventoryStream):
             digest = DeviceDigest.for_run(self.run, listing.synced_at)
             devices = _digesting(listing.devices, digest)
             yield from self.shaped(devices, inventory.device_record, tailnet, listing.synced_at)
-        self.run.devices.digests[tailnet] = digest
+        self.run.devices.remember_digest(tailnet, digest)
 
 
 def _digesting(devices: Iterable[Any], digest: DeviceDigest) -> Iterator[Any]:

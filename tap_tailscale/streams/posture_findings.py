@@ -89,7 +89,7 @@ class PostureFindingsStream(InventoryStream):
         if stream is None or (stream_name in _ONLY_WHEN_SELECTED and not stream.selected):
             return None, None
         if stream_name == "device_posture":
-            kept = self.run.devices.posture_expiries.get(tailnet)
+            kept = self.run.devices.posture_expiries(tailnet)
             if kept is not None:  # read by its own stream earlier in this run
                 return kept, None
             if (stream_name, tailnet) in self.run.report.fresh_pairs:

@@ -33,10 +33,7 @@ def reach_snapshot(run: RunContext, tailnet: str) -> ReachSnapshot | None:
     """The tailnet's snapshot for `reach_now` counts, or None (no counts); once per run."""
     if not run.devices.needs.reach:
         return None
-    cache = run.devices.reach_snapshots
-    if tailnet not in cache:
-        cache[tailnet] = _take(run, tailnet)
-    found: ReachSnapshot | None = cache[tailnet]
+    found: ReachSnapshot | None = run.devices.reach_snapshot(tailnet, lambda: _take(run, tailnet))
     return found
 
 
