@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}
 shift || true
 core=${SOAK_CORE:-0}
-python=${PYTHON:-.venv/bin/python}
+python=${SOAK_PYTHON:-.venv/bin/python}
 
 taskset -c "$core" sh -c 'while :; do :; done' &
 busy=$!
