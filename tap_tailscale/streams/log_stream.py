@@ -176,50 +176,50 @@ class TailscaleLogStream(WindowIO):
             return
         self.start_partition(context)
         companions = self._take_companions(context, tailnet)
-        views: list[TailscaleLogStream] = [self, *companions]
-        ranges = [view.plan(context) for view in views]
-        for view, span in zip(views, ranges, strict=True):
-            view._warn_unavailable(span, tailnet)  # noqa: SLF001 - views share this class
+        served: list[TailscaleLogStream] = [self, *companions]
+        ranges = [stream.plan(context) for stream in served]
+        for stream, span in zip(served, ranges, strict=True):
+            stream._warn_unavailable(span, tailnet)  # noqa: SLF001 - one class
         sync_range = merge_ranges(ranges)
         if sync_range.is_empty:
             self.logger.info("%s [tailnet %s]: nothing new to read yet.", self.name, tailnet)
-            self._finished(views, tailnet)
+            self._finished(served, tailnet)
             return
         self.choose_record_writer()
         try:
-            run = run_windows(self._window_job(context, tailnet, sync_range, companions))
+            windows = run_windows(self._window_job(context, tailnet, sync_range, companions))
             if self.emits_directly:
-                self.emit_all(run)
+                self.emit_all(windows)
             else:
-                yield from run
-            if run.outcome is Outcome.FINISHED:
-                self._finished(views, tailnet)
-            elif run.outcome is Outcome.SKIPPED:
-                self._skipped(views, tailnet, run.reason)
+                yield from windows
+            if windows.outcome is Outcome.FINISHED:
+                self._finished(served, tailnet)
+            elif windows.outcome is Outcome.SKIPPED:
+                self._skipped(served, tailnet, windows.reason)
         except TAILNET_FAILURES as exc:
             # One bad tailnet must not stop the others; the run still fails at the end.
-            self.run.report.tailnet_failed((v.name for v in views), tailnet, str(exc))
+            self.run.report.tailnet_failed((stream.name for stream in served), tailnet, str(exc))
             self.logger.error("%s [tailnet %s]: %s", self.name, tailnet, exc)
         finally:
             self.flush_records()
 
-    def _skipped(self, views: list[TailscaleLogStream], tailnet: str, reason: str) -> None:
-        for view in views:
-            self.run.report.partition_skipped(view.name, tailnet, reason)
+    def _skipped(self, served: list[TailscaleLogStream], tailnet: str, reason: str) -> None:
+        for stream in served:
+            self.run.report.partition_skipped(stream.name, tailnet, reason)
         self.logger.warning("%s [tailnet %s]: skipped. %s", self.name, tailnet, reason)
 
-    def _finished(self, views: list[TailscaleLogStream], tailnet: str) -> None:
-        for view in views:
-            self.run.report.partition_finished(view.name, tailnet)
+    def _finished(self, served: list[TailscaleLogStream], tailnet: str) -> None:
+        for stream in served:
+            self.run.report.partition_finished(stream.name, tailnet)
 
     def _take_companions(self, context: Context | None, tailnet: str) -> list[TailscaleLogStream]:
         """The later selected streams of this log, now fed by this stream's read."""
         companions: list[TailscaleLogStream] = self.run.companions.take(
             self.log_kind, self, tailnet
         )
-        for view in companions:
-            view.start_partition(context)
-            view.announce()
+        for stream in companions:
+            stream.start_partition(context)
+            stream.announce()
         return companions
 
     @property
@@ -242,9 +242,9 @@ class TailscaleLogStream(WindowIO):
     ) -> WindowJob:
         settings = self.run.settings
         planner = WindowPlanner(span, size=self.window_size, min_size=settings.min_window)
-        fed = CompanionSet(list(companions), tailnet)
+        companion_set = CompanionSet(list(companions), tailnet)
         decoder = self.block_decoder(companions)
-        records = _WindowRecords(self, context, tailnet, fed, decoder)
+        records = _WindowRecords(self, context, tailnet, companion_set, decoder)
 
         def read(window: Window) -> Iterator[dict[str, Any]]:
             entries = self.read_entries(
@@ -256,16 +256,16 @@ class TailscaleLogStream(WindowIO):
             return self.fetch_ahead(window, context, planner.can_shrink, cancel)
 
         def commit(window: Window) -> str:
-            for feed in fed.finish_window():
-                view = cast("TailscaleLogStream", feed.companion)
-                view.advance_bookmark(context, window)
-                self.run.report.window_done(view.name, new=feed.emitted, reread=0)
+            for feed in companion_set.finish_window():
+                companion = cast("TailscaleLogStream", feed.companion)
+                companion.advance_bookmark(context, window)
+                self.run.report.window_done(companion.name, new=feed.emitted, reread=0)
             return self.commit_window(context, window)
 
         return WindowJob(
             stream=self.name,
             tailnet=tailnet,
-            label=", ".join(view.name for view in (self, *companions)),
+            label=", ".join(stream.name for stream in (self, *companions)),
             planner=planner,
             retry=self.run.client.retry_loop(),
             report=self.run.report,
@@ -322,17 +322,17 @@ class _WindowRecords:
         stream: TailscaleLogStream,
         context: Context | None,
         tailnet: str,
-        fed: CompanionSet,
+        companion_set: CompanionSet,
         decoder: BlockDecoder | None,
     ) -> None:
         self._stream = stream
         self._context = context
         self._tailnet = tailnet
-        self._fed = fed
+        self._companion_set = companion_set
         self._decoder = decoder
 
     def __call__(self, window: Window, entries: Iterator[Any]) -> Iterator[dict[str, Any]]:
-        feeds = self._fed.start_window(window)
+        feeds = self._companion_set.start_window(window)
         stream, tailnet = self._stream, self._tailnet
 
         def own() -> Iterator[dict[str, Any]]:
