@@ -6,31 +6,17 @@ tailnet-name lookup all use it. Authentication lives in `client.auth`, recording
 replay of exchanges in `client.recording`.
 """
 
-from tap_tailscale.client.client import USER_AGENT, RetryLoop, Snapshot, TailscaleClient, read_all
-from tap_tailscale.client.exchange import (
-    DeadlineReader,
-    Exchange,
-    ResponseRules,
-    api_message,
-    check_response,
-    open_body,
-    refuses_tailnet,
-)
-from tap_tailscale.client.retry import RetryPolicy, retry_after_seconds
+from tap_tailscale.client.client import USER_AGENT, RetryLoop, Snapshot, TailscaleClient
+from tap_tailscale.client.exchange import DeadlineReader, ResponseRules, check_response
+from tap_tailscale.client.retry import RetryPolicy
 
 __all__ = [
     "USER_AGENT",
     "DeadlineReader",
-    "Exchange",
     "ResponseRules",
     "RetryLoop",
     "RetryPolicy",
     "Snapshot",
     "TailscaleClient",
-    "api_message",
     "check_response",
-    "open_body",
-    "read_all",
-    "refuses_tailnet",
-    "retry_after_seconds",
 ]

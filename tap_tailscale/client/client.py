@@ -221,7 +221,7 @@ class TailscaleClient:
         while True:
             try:
                 with self.open(request, rules) as body:
-                    return Snapshot(read_all(body), body.headers)
+                    return Snapshot(_read_all(body), body.headers)
             except FETCH_FAILURES as exc:
                 heard = None if on_retry is None else (lambda _delay, e=exc: on_retry(e))
                 if not loop.again(exc, on_wait=heard):
@@ -252,7 +252,7 @@ class TailscaleClient:
             return
 
 
-def read_all(body: DeadlineReader) -> bytes:
+def _read_all(body: DeadlineReader) -> bytes:
     """The whole body; a cut connection is a BodyError."""
     try:
         return body.read(-1)
