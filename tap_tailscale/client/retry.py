@@ -47,12 +47,6 @@ class RetryPolicy:
         # Equal jitter: at least half the delay, so retries spread without bunching up.
         return delay / 2 + self.rng.uniform(0, delay / 2)
 
-    def wait(self, attempt: int, error: BaseException | None = None) -> float:
-        """Sleep before the next attempt; return how long."""
-        seconds = self.delay(attempt, error)
-        self.sleep(seconds)
-        return seconds
-
 
 def retry_after_seconds(error: BaseException | None, now: datetime) -> float | None:
     """Retry-After as seconds, from either its delta-seconds or its HTTP-date form."""

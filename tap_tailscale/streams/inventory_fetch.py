@@ -9,7 +9,6 @@ streamed instead (tap_tailscale.streams.device_listing).
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
 
     from tap_tailscale.client import DeadlineReader, ResponseRules, Snapshot
     from tap_tailscale.streams.context import RunContext
-
-logger = logging.getLogger(__name__)
 
 DEVICES_SCOPE = ScopeNeed(("devices:core:read",))
 
